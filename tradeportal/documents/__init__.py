@@ -1,0 +1,1 @@
+"""Area package; see ../../shared/ARCHITECTURE.md."""

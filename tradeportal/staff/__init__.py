@@ -1,0 +1,27 @@
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+# (endpoint, label, permission): each area adds its back-office pages here.
+MENU: list[tuple] = []
+
+
+def register_menu(endpoint: str, label, permission) -> None:
+    if all(item[0] != endpoint for item in MENU):
+        MENU.append((endpoint, label, permission))
+
+
+@bp.context_processor
+def _menu():
+    def staff_menu():
+        return [item for item in MENU if current_user.has_staff_permission(item[2])]
+
+    return {"staff_menu": staff_menu}
+
+
+from . import views  # noqa: E402,F401
+from ..access import StaffPermission  # noqa: E402
+
+register_menu("staff.feedback", _l("Feedback on pages"), StaffPermission.FEEDBACK)
