@@ -39,7 +39,7 @@ translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile -f -d translations
 
 db: setup
-	$(BIN)/flask db upgrade
+	$(BIN)/flask db upgrade heads
 
 ## Serve the portal with demo data on http://127.0.0.1:$(PORT) (SQLite in instance/).
 run: db

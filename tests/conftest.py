@@ -82,7 +82,7 @@ def _reset_schema(app) -> None:
         else:
             ext.db.metadata.drop_all(conn)
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade()
+    upgrade(revision="heads")  # every area's branch
 
 
 def _empty_tables() -> None:

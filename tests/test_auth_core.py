@@ -67,7 +67,7 @@ def test_next_url_is_kept_but_never_foreign(client, make_user):
     client.post_form("/sign-out")
     client.get("/sign-in?next=//evil.example/x")
     with time_machine.travel(time.time() + 60):  # the next time step: a new code
-        assert _sign_in(client, user).headers["Location"] == "/"
+        assert _sign_in(client, user).headers["Location"] == "/dashboard"
 
 
 def test_failures_are_audited_without_secrets(client, make_user, db):

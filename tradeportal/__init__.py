@@ -13,8 +13,8 @@ from .config import LOCALES, load_config
 from . import extensions as ext
 from .extensions import babel, csrf, htmx, limiter, login_manager, migrate
 
-# One package per area; each exposes `bp` (a Blueprint) in its __init__.
-AREAS = ("public", "auth", "staff")
+# One package per area; an area with pages exposes `bp` (a Blueprint) in its __init__.
+AREAS = ("public", "auth", "onboarding", "account", "partners", "roles", "notifications", "documents", "dashboard", "staff", "api")
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     for area in AREAS:
         module = importlib.import_module(f".{area}", __name__)
-        app.register_blueprint(module.bp)
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
 
     from . import cli, errors, headers
 

@@ -29,7 +29,7 @@ def safe_next(target: str | None) -> str | None:
 @limiter.limit("30/minute;200/hour", methods=["POST"])
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(url_for("public.home"))
+        return redirect(url_for("dashboard.index"))
     form = SignInForm()
     if request.method == "GET" and safe_next(request.args.get("next")):
         session["next_url"] = safe_next(request.args.get("next"))
@@ -57,7 +57,7 @@ def second_factor():
             clear_pending_user()
             start_session(user)
             db.session.commit()
-            return redirect(safe_next(next_url) or url_for("public.home"))
+            return redirect(safe_next(next_url) or url_for("dashboard.index"))
         db.session.commit()
         form.code.errors.append(_("The code is not right. Enter the current code from your authenticator app."))
     status = 422 if form.errors else 200

@@ -1,6 +1,6 @@
 """foundation: accounts, sessions, outbox, audit, public content, register, roles
 
-Revision ID: 50061e39ed59
+Revision ID: 0001_foundation
 Revises: 
 Create Date: 2026-11-24 06:57:14.249604
 
@@ -11,7 +11,7 @@ import tradeportal.db
 
 
 # revision identifiers, used by Alembic.
-revision = '50061e39ed59'
+revision = '0001_foundation'
 down_revision = None
 branch_labels = None
 depends_on = None
