@@ -11,7 +11,6 @@ from flask import Flask, current_app, g, request, url_for
 from . import access, i18n
 from .config import LOCALES, load_config
 from . import extensions as ext
-from .extensions import babel, csrf, htmx, limiter, login_manager, migrate
 
 # One package per area; an area with pages exposes `bp` (a Blueprint) in its __init__.
 AREAS = ("public", "auth", "onboarding", "account", "partners", "roles", "notifications", "documents", "dashboard", "staff", "api")
@@ -26,13 +25,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.instance_path = app.config["INSTANCE_PATH"]
 
     ext.db.init_app(app)
-    migrate.init_app(app, ext.db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True, compare_type=True)
-    login_manager.init_app(app)
-    login_manager.session_protection = None  # sessions are checked server-side (auth.sessions)
-    csrf.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale)
-    limiter.init_app(app)
-    htmx.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True, compare_type=True)
+    ext.login_manager.init_app(app)
+    ext.login_manager.session_protection = None  # sessions are checked server-side (auth.sessions)
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=i18n.select_locale)
+    ext.limiter.init_app(app)
+    ext.htmx.init_app(app)
 
     from . import models  # noqa: F401 - every table known to SQLAlchemy and Alembic
 

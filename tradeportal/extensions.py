@@ -19,3 +19,13 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 htmx = Htmx()
+
+
+@limiter.request_filter
+def _limits_switched_off() -> bool:
+    # Flask-Limiter keeps its on/off switch on the (shared) extension object; reading
+    # it from the current app's config keeps it right when one process holds several
+    # apps (the tests do).
+    from flask import current_app
+
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
