@@ -11,6 +11,10 @@ from .extensions import db
 
 tp = AppGroup("tp", help="tradeportal commands.")
 
+# Jobs the worker runs on every pass before delivering mail (e.g. the fan-out of an
+# agency notice to a large audience). Each is `fn() -> str | None` (a line to print).
+WORKER_TASKS: list = []
+
 
 @tp.command("send-mail")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
@@ -20,6 +24,10 @@ def send_mail(once: bool, interval: float):
     from .mail import send_due
 
     while True:
+        for task in WORKER_TASKS:
+            line = task()
+            if line:
+                click.echo(line)
         sent, waiting = send_due()
         click.echo(f"sent {sent}, not sent this pass {waiting}")
         db.session.remove()
