@@ -212,3 +212,37 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+@pytest.fixture
+def count_queries(app, db):
+    """Context manager counting the SQL statements run inside it (all threads, all sessions).
+
+        with count_queries() as counter:
+            client.get("/page")
+        assert counter.count <= 5
+    """
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    class Counter:
+        count = 0
+        statements: list
+
+    @contextmanager
+    def counting():
+        counter = Counter()
+        counter.statements = []
+
+        def listener(conn, cursor, statement, parameters, context, executemany):
+            counter.count += 1
+            counter.statements.append(statement)
+
+        event.listen(ext.db.engine, "before_cursor_execute", listener)
+        try:
+            yield counter
+        finally:
+            event.remove(ext.db.engine, "before_cursor_execute", listener)
+
+    return counting

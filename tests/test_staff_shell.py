@@ -101,3 +101,17 @@ def test_seed_demo_is_idempotent(app, db):
         assert normalise(entry.identifier) is not None, entry.identifier
     news = db.session.query(NewsItem).first()
     assert news.title_fr and news.title_en and news.title_de
+
+
+def test_feedback_list_costs_the_same_queries_for_1_and_50_rows(client, make_user, login_as, db, count_queries):
+    login_as(make_user(staff_permissions=[StaffPermission.FEEDBACK]))
+    db.session.add(Feedback(page_url="/", text="one", locale="en"))
+    db.session.commit()
+    client.get("/staff/feedback")  # warm-up
+    with count_queries() as one:
+        assert client.get("/staff/feedback").status_code == 200
+    db.session.add_all([Feedback(page_url="/", text=f"t{i}", locale="en") for i in range(49)])
+    db.session.commit()
+    with count_queries() as fifty:
+        assert client.get("/staff/feedback").status_code == 200
+    assert one.count == fifty.count <= 4
