@@ -64,6 +64,9 @@ class Right(str, enum.Enum):
 # (usually a redirect) when the person must do something first, else None.
 _signed_in_gates: list[Callable] = []
 _partner_resolver: Callable | None = None
+# Checks after the partner is resolved (e.g. "a role of the partner opens this
+# service"): `gate(partner, membership, right)` returns a response or None.
+_partner_gates: list[Callable] = []
 _token_resolver: Callable | None = None
 
 
@@ -76,6 +79,11 @@ def register_partner_resolver(resolver: Callable) -> None:
     """`resolver(user, right, admin_only)` returns the partner acted for or aborts."""
     global _partner_resolver
     _partner_resolver = resolver
+
+
+def register_partner_gate(gate: Callable) -> None:
+    if gate not in _partner_gates:
+        _partner_gates.append(gate)
 
 
 def register_token_resolver(resolver: Callable) -> None:
@@ -150,6 +158,10 @@ def _partner_decorator(kind: str, right: Right | None, admin_only: bool):
             if not isinstance(result, tuple) or len(result) != 2:
                 return result  # a response explaining what is missing
             g.partner, g.membership = result
+            for gate in _partner_gates:
+                response = gate(g.partner, g.membership, right)
+                if response is not None:
+                    return response
             return view(*args, **kwargs)
 
         return _mark(wrapper, kind, right.value if right else None)
