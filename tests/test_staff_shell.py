@@ -114,4 +114,4 @@ def test_feedback_list_costs_the_same_queries_for_1_and_50_rows(client, make_use
     db.session.commit()
     with count_queries() as fifty:
         assert client.get("/staff/feedback").status_code == 200
-    assert one.count == fifty.count <= 4
+    assert one.count == fifty.count <= 8  # session, user, header (bell, partners), page
