@@ -222,8 +222,19 @@ def test_render_page_or_partial_varies_on_hx_request(app):
     with app.test_request_context("/", headers={"HX-Request": "true"}):
         response = render_page_or_partial("errors/error.html", "macros/ui.html", announce="Saved")
         assert "HX-Request" in response.headers["Vary"]
-        assert 'hx-swap-oob="innerHTML"' in response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        assert 'hx-swap-oob="innerHTML"' in body
+        assert "&lt;" not in body  # the fragment itself is not escaped
     with app.test_request_context("/"):
         response = render_page_or_partial("public/help.html", "macros/ui.html")
         assert "<html" in response.get_data(as_text=True)
         assert "HX-Request" in response.headers["Vary"]
+
+
+def test_lazy_strings_with_parameters_are_escaped(app):
+    from flask import render_template_string
+    from flask_babel import lazy_gettext as _l
+
+    with app.test_request_context("/?lang=en"):
+        html = render_template_string("{{ x }}", x=_l("Hello %(name)s,", name="<script>alert(1)</script>"))
+    assert "<script>" not in html and "&lt;script&gt;" in html

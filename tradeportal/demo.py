@@ -154,6 +154,24 @@ def _user(email, first, last, locale, secret, password=DEMO_PASSWORD) -> tuple[U
     return user, True
 
 
+def _accept_current_terms() -> None:
+    """Demo accounts have accepted the current terms, so a tester reaches the portal at once."""
+    from .auth.models import TermsAcceptance
+    from .public.services import current_terms
+
+    db.session.flush()
+    terms = current_terms()
+    if terms is None:
+        return
+    accepted = set(db.session.execute(
+        select(TermsAcceptance.user_id).where(TermsAcceptance.terms_version_id == terms.id)
+    ).scalars())
+    emails = [STAFF[0]] + [u[0] for u in USERS]
+    for user in db.session.execute(select(User).where(User.email_normalized.in_(emails))).scalars():
+        if user.id not in accepted:
+            db.session.add(TermsAcceptance(user_id=user.id, terms_version_id=terms.id))
+
+
 def seed() -> list[str]:
     from .access import StaffPermission
 
@@ -185,6 +203,13 @@ def seed() -> list[str]:
     staff_user.staff_permissions = ",".join(sorted(p.value for p in StaffPermission))
     for email, first, last, locale, secret in USERS:
         _user(email, first, last, locale, secret)
+    db.session.flush()
+    _accept_current_terms()
+    from .partners.demo import seed as seed_demo_partner
+    from .roles.demo import seed as seed_demo_roles
+
+    seed_demo_partner()
+    seed_demo_roles()
     db.session.commit()
 
     lines.append("Demo data loaded. These credentials are for demonstration only.")

@@ -23,7 +23,8 @@ def render_page_or_partial(page: str, fragment: str, status: int = 200, announce
     if is_partial():
         body = render_template(fragment, **context)
         if announce:
-            body += announcement(announce)
+            # str(): adding Markup to the rendered str would escape the whole fragment.
+            body = body + str(announcement(announce))
     else:
         body = render_template(page, **context)
     response = make_response(body, status)
