@@ -43,6 +43,12 @@ def _render(status: int, title, detail):
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
+        # A signed-out person's expired form is kept and shown again, not lost.
+        from .auth.stash import keep_form_after_csrf_failure
+
+        response = keep_form_after_csrf_failure()
+        if response is not None:
+            return response
         return _render(400, *CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)

@@ -1,12 +1,19 @@
-"""Sign-in: the password step, the second-factor step, sign-out."""
+"""Sign-in (password, then second factor), enrolment of the authenticator, password reset."""
 from __future__ import annotations
 
+from flask import url_for
 from sqlalchemy import select
 
 from ..account.models import User, normalise_email
 from ..audit import record
+from ..db import utcnow
 from ..extensions import db
-from . import passwords, totp
+from ..mail import queue_mail
+from . import lockout, passwords, recovery, tokens, totp
+from .sessions import end_all_sessions
+
+# What comes after a right password.
+CONFIRM, ENROL, SECOND_FACTOR = "confirm", "enrol", "second_factor"
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -15,24 +22,98 @@ def find_user_by_email(email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def check_password(email: str, password: str) -> User | None:
-    """The account when the password is right, else None (same cost either way)."""
+def password_step(email: str, password: str) -> tuple[User | None, str | None]:
+    """(account, next step) when the password is right and the account not locked, else (None, None).
+
+    Every refusal looks the same to the caller and costs one argon2 verification,
+    so that nobody learns whether an address has an account or is locked.
+    """
     user = find_user_by_email(email)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None:
-        return None
+        return None, None
+    if lockout.is_locked(user):
+        record("auth.sign_in_refused_locked", actor=user, subject_user_id=user.id)
+        return None, None
     if not ok:
         record("auth.password_failed", actor=user, subject_user_id=user.id)
-        return None
+        lockout.register_failure(user)
+        return None, None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    return user
+    if user.email_confirmed_at is None:
+        return user, CONFIRM
+    if not user.second_factor_enrolled:
+        return user, ENROL
+    return user, SECOND_FACTOR
+
+
+def check_password(email: str, password: str) -> User | None:
+    """The account when the password is right (and the account not locked), else None."""
+    return password_step(email, password)[0]
+
+
+def second_factor_step(user: User, code: str) -> str:
+    """"totp" or "recovery_code" when signed in; "wrong", or "locked" when the account is locked."""
+    if lockout.is_locked(user):
+        return "locked"
+    cleaned = totp.clean_code(code)
+    if len(cleaned) == 6 and cleaned.isdigit():
+        if totp.consume_code(user, cleaned):
+            return _signed_in(user, "totp")
+    elif recovery.consume(user, code):
+        left = recovery.remaining(user)
+        record("auth.recovery_code_used", actor=user, subject_user_id=user.id, details={"remaining": left})
+        queue_mail(user.email, "auth_recovery_code_used", user.locale, name=user.full_name, remaining=left)
+        return _signed_in(user, "recovery_code")
+    record("auth.second_factor_failed", actor=user, subject_user_id=user.id)
+    return "locked" if lockout.register_failure(user) else "wrong"
+
+
+def _signed_in(user: User, method: str) -> str:
+    lockout.reset_failures(user)
+    record("auth.signed_in", actor=user, subject_user_id=user.id, details={"method": method})
+    return method
 
 
 def check_second_factor(user: User, code: str) -> bool:
-    """A TOTP code, once; records the outcome as an audit event."""
-    if totp.consume_code(user, code):
-        record("auth.signed_in", actor=user, subject_user_id=user.id, details={"method": "totp"})
-        return True
-    record("auth.second_factor_failed", actor=user, subject_user_id=user.id)
-    return False
+    return second_factor_step(user, code) in ("totp", "recovery_code")
+
+
+def complete_enrolment(user: User, secret: str, code: str) -> list[str] | None:
+    """Keep `secret` when `code` proves the app has it; returns ten new recovery codes, or None."""
+    if not totp.enrol(user, secret, code):
+        return None
+    codes = recovery.replace_codes(user)
+    record("auth.second_factor_enrolled", actor=user, subject_user_id=user.id)
+    return codes
+
+
+def request_password_reset(email: str) -> None:
+    """E-mail a reset link (1 hour) when the address has an account; nothing else either way."""
+    user = find_user_by_email(email)
+    if user is None:
+        return
+    token = tokens.issue(user, tokens.RESET_PASSWORD)
+    queue_mail(user.email, "auth_reset_password", user.locale, name=user.full_name,
+               link=url_for("auth.reset_password_link", token=token))
+    record("auth.password_reset_requested", actor=None, subject_user_id=user.id)
+
+
+def reset_password(token: str, new_password: str) -> User | None:
+    """Set a new password with a reset link (once). Every session of the account ends;
+    the second factor is still asked at the next sign-in."""
+    user = tokens.consume(token, tokens.RESET_PASSWORD)
+    if user is None:
+        return None
+    user.password_hash = passwords.hash_password(new_password)
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()  # the link reached the mailbox: the address is proven
+    user.failed_attempts = 0
+    user.locked_until = None
+    tokens.revoke(user, tokens.RESET_PASSWORD)
+    ended = end_all_sessions(user)
+    record("auth.password_reset", actor=user, subject_user_id=user.id, details={"sessions_ended": ended})
+    queue_mail(user.email, "auth_password_changed", user.locale, name=user.full_name,
+               reset_link=url_for("auth.forgot_password"))
+    return user

@@ -4,6 +4,10 @@ The signed cookie carries only a random token; the `user_session` row says
 whether it is still alive. Ending the row ends the session on every device,
 whatever cookie a thief kept. Idle sessions end after 30 minutes, any session
 after 12 hours.
+
+Between the password and a full session a person is "pending": the session
+remembers who they are and which step is next (give the code, confirm the
+address, enrol the authenticator, save the recovery codes).
 """
 from __future__ import annotations
 
@@ -25,6 +29,13 @@ ABSOLUTE_TIMEOUT = timedelta(hours=12)
 # last_seen_at is written at most this often, so that reading a page costs no write.
 TOUCH_INTERVAL = timedelta(seconds=60)
 PENDING_TIMEOUT = timedelta(minutes=10)
+# Installing an authenticator app may take longer than typing a code.
+PENDING_TIMEOUTS = {"second_factor": PENDING_TIMEOUT, "confirm": timedelta(minutes=30),
+                    "enrol": timedelta(minutes=30), "codes": timedelta(minutes=30)}
+# Requests that ask about the session without counting as activity.
+PASSIVE_PATHS = ("/session/status", "/session/warning")
+# Kept across sign-in: the language and a form whose sending the session's end interrupted.
+_KEPT_KEYS = ("locale", "form_stash")
 
 
 def _hash(token: str) -> str:
@@ -34,10 +45,9 @@ def _hash(token: str) -> str:
 def start_session(user: User) -> UserSession:
     """Sign `user` in: a new session id, a new row, nothing kept from before."""
     token = secrets.token_urlsafe(32)
-    locale = session.get("locale")
+    kept = {key: session[key] for key in _KEPT_KEYS if key in session}
     session.clear()  # a fresh cookie content: no fixation, no leftovers
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
     row = UserSession(
         token_hash=_hash(token),
         user_id=user.id,
@@ -105,11 +115,25 @@ def _load_user(user_id: str):
             db.session.commit()
         g.session_expired = True
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL and not request.path.startswith("/session/status"):
+    if now - row.last_seen_at >= TOUCH_INTERVAL and not request.path.startswith(PASSIVE_PATHS):
         row.last_seen_at = now
         db.session.commit()
     g.user_session = row
     return row.user
+
+
+def seconds_left(row: UserSession, now=None) -> tuple[int, bool]:
+    """Seconds before `row` ends, and whether activity can push that back
+    (False when the 12-hour limit comes first)."""
+    now = now or utcnow()
+    idle = IDLE_TIMEOUT - (now - row.last_seen_at)
+    absolute = ABSOLUTE_TIMEOUT - (now - row.created_at)
+    return max(0, int(min(idle, absolute).total_seconds())), idle <= absolute
+
+
+def touch(row: UserSession) -> None:
+    """The person is active: the idle time starts again."""
+    row.last_seen_at = utcnow()
 
 
 def set_pending_user(user: User, purpose: str = "second_factor") -> None:
@@ -120,8 +144,12 @@ def set_pending_user(user: User, purpose: str = "second_factor") -> None:
 
 
 def clear_pending_user() -> None:
-    for key in ("pending_user_id", "pending_purpose", "pending_since"):
+    for key in ("pending_user_id", "pending_purpose", "pending_since", "recovery_codes"):
         session.pop(key, None)
+
+
+def pending_purpose() -> str | None:
+    return session.get("pending_purpose") if pending_user() is not None else None
 
 
 def pending_user() -> User | None:
@@ -129,7 +157,8 @@ def pending_user() -> User | None:
     since = session.get("pending_since")
     if not user_id or since is None:
         return None
-    if utcnow().timestamp() - float(since) > PENDING_TIMEOUT.total_seconds():
+    timeout = PENDING_TIMEOUTS.get(session.get("pending_purpose"), PENDING_TIMEOUT)
+    if utcnow().timestamp() - float(since) > timeout.total_seconds():
         clear_pending_user()
         return None
     if "pending_user" not in g:

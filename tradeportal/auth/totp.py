@@ -64,3 +64,32 @@ def consume_code(user: User, code: str, secret: str | None = None) -> bool:
 
 def provisioning_uri(secret: str, email: str, issuer: str) -> str:
     return pyotp.TOTP(secret, interval=STEP).provisioning_uri(name=email, issuer_name=issuer)
+
+
+def grouped(secret: str) -> str:
+    """The secret in groups of four, for people who type it instead of scanning."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def enrol(user: User, secret: str, code: str) -> bool:
+    """Store `secret` as `user`'s authenticator when `code` is right for it.
+
+    The accepted step is kept, so the same code cannot then sign in; the
+    conditional UPDATE makes a double submission enrol once.
+    """
+    from ..db import utcnow
+
+    step = matching_step(secret, code)
+    if step is None:
+        return False
+    now = utcnow()
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.totp_enrolled_at.is_(None))
+        .values(totp_secret=secret, totp_enrolled_at=now, totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(user, ["totp_secret", "totp_enrolled_at", "totp_last_step"])
+    return True

@@ -1,0 +1,158 @@
+"""The mandatory second factor: enrolment of an authenticator app and the recovery codes."""
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from tradeportal.audit import AuditEvent
+from tradeportal.auth import recovery
+from tradeportal.auth.models import RecoveryCode, UserSession
+
+PASSWORD = "Correct-Horse-Battery-42"
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits():
+    from tradeportal.extensions import limiter
+
+    enabled = limiter.enabled
+    limiter.enabled = False
+    yield
+    limiter.enabled = enabled
+
+
+@pytest.fixture
+def newcomer(make_user, db):
+    """A confirmed account that has no authenticator yet."""
+    user = make_user("newcomer@example.com")
+    user.totp_secret = None
+    user.totp_enrolled_at = None
+    db.session.commit()
+    return user
+
+
+def password_step(client, user):
+    return client.post_form("/sign-in", {"email": user.email, "password": PASSWORD}, token_from="/sign-in")
+
+
+def enrolment_page(client):
+    body = client.get("/sign-in/set-up?lang=en").get_data(as_text=True)
+    secret = re.search(r"data-secret>([A-Z2-7 ]+)</code>", body).group(1)
+    return body, secret
+
+
+def enrol(client, user):
+    password_step(client, user)
+    _body, secret = enrolment_page(client)
+    totp = pyotp.TOTP(secret.replace(" ", ""))
+    response = client.post_form("/sign-in/set-up", {"code": totp.now()}, token_from="/sign-in/set-up")
+    return response, totp
+
+
+def shown_codes(client):
+    body = client.get("/sign-in/recovery-codes?lang=en").get_data(as_text=True)
+    return re.findall(r"data-recovery-code>([A-Z0-9-]+)</code>", body)
+
+
+def test_a_person_without_authenticator_is_sent_to_enrolment(client, newcomer):
+    assert password_step(client, newcomer).headers["Location"] == "/sign-in/set-up"
+    assert client.get("/sign-in/code").headers["Location"] == "/sign-in/set-up"  # no skipping ahead
+    assert client.get("/sign-in/recovery-codes").headers["Location"] == "/sign-in/set-up"
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_the_page_explains_shows_an_svg_qr_code_without_styles_and_the_grouped_secret(client, newcomer):
+    password_step(client, newcomer)
+    body, secret = enrolment_page(client)
+    assert "Set up two-factor authentication" in body and "authenticator app" in body
+    svg = body[body.index("<svg"):body.index("</svg>")]
+    assert "style" not in svg and 'role="img"' in svg and 'aria-label="QR code' in svg
+    assert re.fullmatch(r"([A-Z2-7]{4} ){7}[A-Z2-7]{4}", secret)
+    assert 'href="otpauth://totp/' in body
+    assert 'autocomplete="one-time-code"' in body and 'inputmode="numeric"' in body
+    # The same candidate secret until it is confirmed (the person may have scanned it already).
+    assert enrolment_page(client)[1] == secret
+
+
+def test_a_wrong_code_is_refused_with_the_message_next_to_the_field(client, newcomer, db):
+    password_step(client, newcomer)
+    enrolment_page(client)
+    response = client.post_form("/sign-in/set-up?lang=en", {"code": "000000"}, token_from="/sign-in/set-up")
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert 'id="code-error"' in body and 'href="#code">The code is not right' in body
+    db.session.refresh(newcomer)
+    assert newcomer.totp_enrolled_at is None
+
+
+def test_enrolment_stores_the_secret_and_ten_hashed_recovery_codes(client, newcomer, db):
+    response, totp = enrol(client, newcomer)
+    assert response.headers["Location"] == "/sign-in/recovery-codes"
+    db.session.refresh(newcomer)
+    assert newcomer.totp_secret == totp.secret and newcomer.totp_enrolled_at is not None
+    assert abs(newcomer.totp_last_step - int(time.time() // 30)) <= 1
+    codes = shown_codes(client)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert all(re.fullmatch(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}", c) for c in codes)
+    rows = db.session.execute(select(RecoveryCode).where(RecoveryCode.user_id == newcomer.id)).scalars().all()
+    stored = {row.code_hash for row in rows}
+    assert len(rows) == 10 and not any(code.replace("-", "") in h or code in h for code in codes for h in stored)
+    assert stored == {recovery.code_hash(code) for code in codes}
+    assert db.session.query(AuditEvent).filter_by(action="auth.second_factor_enrolled").count() == 1
+    assert db.session.query(UserSession).count() == 0  # not signed in before the codes are saved
+
+
+def test_codes_download_as_text_while_they_are_in_the_session_only(client, newcomer):
+    enrol(client, newcomer)
+    codes = shown_codes(client)
+    response = client.post_form("/sign-in/recovery-codes/download", {}, token_from="/sign-in/recovery-codes")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="recovery-codes.txt"'
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.mimetype == "text/plain"
+    assert all(code in response.get_data(as_text=True) for code in codes)
+    saved = client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes")
+    assert saved.headers["Location"] == "/dashboard"
+    # Signed in now: the codes are gone from the session and cannot be fetched again.
+    token = client.csrf_token("/dashboard")
+    again = client.post("/sign-in/recovery-codes/download", data={"csrf_token": token})
+    assert again.status_code == 302 and "recovery" not in again.get_data(as_text=True).lower()
+    assert client.get("/sign-in/recovery-codes").status_code == 302
+
+
+def test_the_print_button_needs_js_and_the_page_says_what_to_do_without(client, newcomer):
+    enrol(client, newcomer)
+    body = client.get("/sign-in/recovery-codes?lang=en").get_data(as_text=True)
+    assert re.search(r"<button type=\"button\"[^>]*data-print hidden>", body)
+    assert "use your browser's print command" in body.replace("&#39;", "'")
+
+
+def test_saving_the_codes_signs_in_and_the_enrolment_code_cannot_be_replayed(client, app, newcomer, db):
+    response, totp = enrol(client, newcomer)
+    code = totp.now()
+    client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes")
+    assert db.session.query(UserSession).filter_by(user_id=newcomer.id).count() == 1
+    assert "Dashboard" in client.get("/dashboard?lang=en").get_data(as_text=True)
+    other = app.test_client()
+    password_step(other, newcomer)
+    replay = other.post_form("/sign-in/code", {"code": code}, token_from="/sign-in/code")
+    assert replay.status_code == 422  # the step used for enrolment never works again
+    with time_machine.travel(time.time() + 60):
+        assert other.post_form("/sign-in/code", {"code": totp.now()}, token_from="/sign-in/code").status_code == 302
+
+
+def test_a_recovery_code_from_enrolment_signs_in_once(client, app, newcomer, db):
+    enrol(client, newcomer)
+    code = shown_codes(client)[3]
+    client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes")
+    other = app.test_client()
+    password_step(other, newcomer)
+    assert other.post_form("/sign-in/code", {"code": code.lower().replace("-", " ")}, token_from="/sign-in/code").status_code == 302
+    third = app.test_client()
+    password_step(third, newcomer)
+    assert third.post_form("/sign-in/code", {"code": code}, token_from="/sign-in/code").status_code == 422

@@ -1,0 +1,93 @@
+"""The mandatory second factor: enrol an authenticator app, then save ten recovery codes.
+
+Reached after the password step by a person with no authenticator yet. The
+candidate secret stays in the session until a code proves the app has it; the
+recovery codes stay there only until the person says they saved them.
+"""
+from __future__ import annotations
+
+import segno
+from flask import current_app, make_response, redirect, render_template, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from ..access import second_factor_pending
+from ..db import utcnow
+from ..extensions import db, limiter
+from . import bp, services, totp
+from .forms import ButtonForm, EnrolForm
+from .sessions import set_pending_user
+from .views import finish_sign_in, pending_for, to_pending_step
+
+
+def _candidate_secret(user) -> str:
+    # Kept per account, so that a person who scanned it and signs in again keeps the same one.
+    kept = session.get("enrol_secret")
+    if isinstance(kept, dict) and kept.get("user_id") == user.id and kept.get("secret"):
+        return kept["secret"]
+    secret = totp.new_secret()
+    session["enrol_secret"] = {"user_id": user.id, "secret": secret}
+    return secret
+
+
+def qr_svg(uri: str) -> Markup:
+    """The QR code as inline SVG: attributes only (the CSP forbids style attributes)."""
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5, border=4, dark="#000", light="#fff", svgclass="qr-code", lineclass=None,
+    )
+    label = escape(_("QR code to add this portal to your authenticator app"))
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" focusable="false" ', 1))
+
+
+@bp.route("/sign-in/set-up", methods=["GET", "POST"])
+@second_factor_pending
+@limiter.limit("20/minute", methods=["POST"])
+def enrol():
+    user = pending_for(services.ENROL)
+    if user is None:
+        return to_pending_step()
+    secret = _candidate_secret(user)
+    form = EnrolForm()
+    if form.validate_on_submit():
+        codes = services.complete_enrolment(user, secret, form.code.data)
+        if codes is not None:
+            session.pop("enrol_secret", None)
+            set_pending_user(user, "codes")
+            session["recovery_codes"] = codes
+            db.session.commit()
+            return redirect(url_for("auth.recovery_codes"))
+        form.code.errors.append(_("The code is not right. Check that you added the key shown on this page, "
+                                  "then enter the code the app shows now."))
+    uri = totp.provisioning_uri(secret, user.email, current_app.config["AGENCY_NAME"])
+    status = 422 if form.errors else 200
+    return render_template("auth/enrol.html", form=form, qr=qr_svg(uri), secret=totp.grouped(secret),
+                           otpauth_uri=uri), status
+
+
+@bp.route("/sign-in/recovery-codes", methods=["GET", "POST"])
+@second_factor_pending
+def recovery_codes():
+    user = pending_for("codes")
+    if user is None:
+        return to_pending_step()
+    form = ButtonForm()
+    if form.validate_on_submit():
+        return finish_sign_in(user)  # the codes leave the session with everything else
+    return render_template("auth/recovery_codes.html", form=form, codes=session.get("recovery_codes") or [])
+
+
+@bp.post("/sign-in/recovery-codes/download")
+@second_factor_pending
+def recovery_codes_download():
+    user = pending_for("codes")
+    codes = session.get("recovery_codes")
+    if user is None or not codes:
+        return to_pending_step()
+    body = render_template("auth/recovery_codes.txt", codes=codes, email=user.email,
+                           date=format_date(utcnow(), "long"))
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="recovery-codes.txt"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
