@@ -101,6 +101,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 160 * 1024 * 1024,
         "LOG_FILE": _env("LOG_FILE"),
+        "IDENTIFIER_SCHEMES": [s.strip().lower() for s in (_env("IDENTIFIER_SCHEMES", "che,siren,be,bn") or "").split(",") if s.strip()],
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

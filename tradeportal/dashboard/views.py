@@ -1,10 +1,24 @@
-from flask import render_template
+from flask import redirect, render_template, session, url_for
+from flask_login import current_user
 
 from ..access import signed_in
+from ..partners.resolver import ACTING_KEY, acting_membership, active_memberships
+from ..partners.services import access_requests_of, registrations_of
+from ..roles.dashboard import overview as roles_overview
 from . import bp
 
 
 @bp.get("/dashboard")
 @signed_in
 def index():
-    return render_template("dashboard/index.html")
+    memberships = active_memberships(current_user)
+    acting = acting_membership(current_user)
+    # After sign-in, a person who works for several partners first says which one (as portailpro asks for the SIREN).
+    if acting is None and len(memberships) > 1 and ACTING_KEY not in session:
+        return redirect(url_for("partners.choose", next=url_for("dashboard.index")))
+    return render_template(
+        "dashboard/index.html", memberships=memberships, acting=acting,
+        registrations=registrations_of(current_user),
+        pending_requests=[r for r in access_requests_of(current_user) if r.status == "pending"],
+        overview=roles_overview(current_user, acting) if acting else None,  # issue 5: tiles, steps, notifications
+    )

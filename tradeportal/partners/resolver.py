@@ -1,0 +1,109 @@
+"""Which partner a request acts for, and the tenancy rule: another partner's things are a 404.
+
+Registered with `access.register_partner_resolver` when the package is imported.
+"""
+from __future__ import annotations
+
+from flask import abort, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..access import Right
+from ..extensions import db
+from .models import Membership, Partner, PartnerStatus
+
+ACTING_KEY = "acting_partner_id"
+
+RIGHT_LABELS = {
+    Right.VIEW_DOCUMENTS: _l("View documents"),
+    Right.UPLOAD_DOCUMENTS: _l("Upload documents"),
+    Right.MANAGE_API: _l("Manage API applications"),
+    Right.CREATE_CERTIFICATES: _l("Create certificates"),
+    Right.SEND_MESSAGES: _l("Send secure messages"),
+    Right.VIEW_PAYMENTS: _l("View payments"),
+}
+
+
+def active_memberships(user) -> list[Membership]:
+    """The partners this person may act for (active partners, suspended ones included)."""
+    # Cached for this request only (the header and the view both ask).
+    key = (id(request._get_current_object()) if request else None, user.id)
+    cached = g.get("tp_active_memberships")
+    if cached is None or cached[0] != key:
+        rows = list(db.session.execute(
+            select(Membership).join(Partner, Partner.id == Membership.partner_id)
+            .where(Membership.user_id == user.id, Partner.status == PartnerStatus.ACTIVE)
+            .order_by(Partner.name_search)
+        ).scalars())
+        cached = g.tp_active_memberships = (key, rows)
+    return cached[1]
+
+
+def acting_membership(user) -> Membership | None:
+    """The membership chosen in this session, or the only one; None when a choice is needed."""
+    memberships = active_memberships(user)
+    chosen = session.get(ACTING_KEY)
+    for membership in memberships:
+        if membership.partner_id == chosen:
+            return membership
+    if len(memberships) == 1:
+        return memberships[0]
+    return None
+
+
+def set_acting_for(partner_id: int) -> None:
+    if session.get(ACTING_KEY) != partner_id:
+        session[ACTING_KEY] = partner_id
+
+
+def resolve_partner(user, right: Right | None, admin_only: bool):
+    """(partner, membership) for partner routes; a 404 for a partner the person is no member of."""
+    partner_id = (request.view_args or {}).get("partner_id")
+    if partner_id is None:
+        membership = acting_membership(user)
+        if membership is None:
+            if not active_memberships(user):
+                return redirect(url_for("dashboard.index"))
+            return redirect(url_for("partners.choose", next=request.full_path.rstrip("?")))
+    else:
+        membership = next((m for m in active_memberships(user) if m.partner_id == partner_id), None)
+        if membership is None:
+            abort(404)
+    partner = membership.partner
+    if partner.is_suspended:
+        # A response, never a tuple: the decorator reads a 2-tuple as (partner, membership).
+        return make_response(render_template("partners/suspended.html", partner=partner), 403)
+    if admin_only and not membership.is_manager:
+        return _missing(partner, _l("Manage the business partner (administrators and deputies)"))
+    if right is not None and not membership.has_right(right):
+        return _missing(partner, RIGHT_LABELS.get(right, right.value))
+    set_acting_for(partner.id)
+    return partner, membership
+
+
+def _missing(partner: Partner, what):
+    from .services import managers_of
+
+    managers = [m.user for m in managers_of(partner)]
+    return make_response(render_template("partners/missing_right.html", partner=partner, what=what, managers=managers), 403)
+
+
+def get_for_partner_or_404(model, object_id: int, partner: Partner | None = None):
+    """Load an object of the partner acted for; another partner's object is a 404."""
+    partner = partner or g.partner
+    obj = db.session.execute(
+        select(model).where(model.id == object_id, model.partner_id == partner.id)
+    ).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def header_context() -> dict:
+    """For the header: the partner acted for and whether there is another to switch to."""
+    if not current_user.is_authenticated:
+        return {"partner": None, "count": 0}
+    memberships = active_memberships(current_user)
+    membership = acting_membership(current_user)
+    return {"partner": membership.partner if membership else None, "count": len(memberships)}
