@@ -1,0 +1,141 @@
+"""The inbox: list with filters, details with "Back", read and unread, all read."""
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+
+from ..access import signed_in
+from ..extensions import db
+from ..htmx import announcement, is_partial, render_page_or_partial
+from . import bp
+from .forms import InboxFilterForm
+from .services import (
+    KINDS, forget_badge, get_for_user, inbox_page, kind_label, mark_all_read, mark_read, mark_unread, partner_names,
+)
+
+FILTER_KEYS = ("date_from", "date_to", "kind", "state", "page")
+
+
+def _filter_query(source) -> str:
+    """The list's query string, rebuilt from the known keys only (it travels in links and forms)."""
+    pairs = []
+    for key in FILTER_KEYS:
+        value = (source.get(key) or "").strip()[:40]
+        if value and not (key == "state" and value == "all") and not (key == "page" and value == "1"):
+            pairs.append((key, value))
+    return urlencode(pairs)
+
+
+def _list_url(query: str) -> str:
+    return url_for("notifications.index") + (f"?{query}" if query else "")
+
+
+def _inbox(args) -> tuple[dict, bool]:
+    """The list's template context for the filters in `args`, and whether they were valid."""
+    form = InboxFilterForm(formdata=args)
+    form.kind.choices = [("", _("All types"))] + [(code, str(label)) for code, (label, _s) in KINDS.items()]
+    valid = form.validate()
+    page = None
+    if valid:
+        number = args.get("page", 1, type=int) or 1
+        page = inbox_page(current_user, number, date_from=form.date_from.data, date_to=form.date_to.data,
+                          kind=form.kind.data if form.kind.data in KINDS else None, state=form.state.data)
+    query = _filter_query(args)
+    return dict(
+        form=form, results=page, query=query, kind_label=kind_label,
+        # the filters without the page number, for the pagination links
+        filters={k: v for k, v in parse_qsl(query) if k != "page"},
+        partners=partner_names(n.partner_id for n in page.items) if page else {},
+    ), valid
+
+
+@bp.get("/notifications")
+@signed_in
+def index():
+    context, valid = _inbox(request.args)
+    return render_page_or_partial("notifications/index.html", "notifications/_panel.html",
+                                  status=200 if valid else 422, partial=is_partial(), **context)
+
+
+@bp.get("/notifications/<int:notification_id>")
+@signed_in
+def detail(notification_id: int):
+    notification = get_for_user(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    if mark_read(notification):  # opening it is reading it
+        db.session.commit()
+        forget_badge()
+    query = _filter_query(request.args)
+    return render_template(
+        "notifications/detail.html", notification=notification, kind_label=kind_label,
+        back_url=_list_url(query), query=query, partners=partner_names([notification.partner_id]),
+    )
+
+
+def _fragment_with_bell(body: str, message: str):
+    """An htmx answer: the fragment, the bell out-of-band, and the announcement."""
+    forget_badge()
+    html = Markup(body) + Markup(render_template("notifications/_bell.html", oob=True)) + announcement(message)
+    response = make_response(html)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _back_query() -> str:
+    """The list's filters, sent back by the forms of the list and of the details page."""
+    return _filter_query(MultiDict(parse_qsl(request.form.get("back", ""))))
+
+
+def _after_change(notification, message: str):
+    query = _back_query()
+    if is_partial() and request.form.get("origin") == "list":
+        row = render_template("notifications/_row.html", item=notification, query=query, kind_label=kind_label,
+                              partners=partner_names([notification.partner_id]))
+        return _fragment_with_bell(row, message)
+    flash(message, "success")
+    return redirect(_list_url(query))
+
+
+def _own_or_404(notification_id: int):
+    notification = get_for_user(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    return notification
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@signed_in
+def read(notification_id: int):
+    notification = _own_or_404(notification_id)
+    mark_read(notification)
+    db.session.commit()
+    return _after_change(notification, _("Notification marked as read: %(subject)s", subject=notification.subject))
+
+
+@bp.post("/notifications/<int:notification_id>/unread")
+@signed_in
+def unread(notification_id: int):
+    notification = _own_or_404(notification_id)
+    mark_unread(notification)
+    db.session.commit()
+    return _after_change(notification, _("Notification marked as unread: %(subject)s", subject=notification.subject))
+
+
+@bp.post("/notifications/read-all")
+@signed_in
+def read_all():
+    changed = mark_all_read(current_user)
+    db.session.commit()
+    message = _("All your notifications are marked as read.") if changed else _("You have no unread notifications.")
+    query = _back_query()
+    if not is_partial():
+        flash(message, "success")
+        return redirect(_list_url(query))
+    context, _valid = _inbox(MultiDict(parse_qsl(query)))
+    return _fragment_with_bell(render_template("notifications/_panel.html", partial=True, **context), message)
