@@ -25,3 +25,7 @@ from . import views  # noqa: E402,F401
 from ..access import StaffPermission  # noqa: E402
 
 register_menu("staff.feedback", _l("Feedback on pages"), StaffPermission.FEEDBACK)
+from . import support, terms  # noqa: E402,F401 - user support and terms of use (account area, issue 3)
+from . import news, notices  # noqa: E402,F401 - news and agency notices (notifications, issue 6)
+from . import letters, partners  # noqa: E402,F401  (issue 4: partners and verification letters)
+from . import roles  # noqa: E402,F401  (issue 5: role catalogue and role requests)
