@@ -246,3 +246,31 @@ def count_queries(app, db):
             event.remove(ext.db.engine, "before_cursor_execute", listener)
 
     return counting
+
+
+class _SmtpInbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server (aiosmtpd) on loopback; the app delivers to it. `.messages` holds envelopes."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    inbox = _SmtpInbox()
+    with socket.socket() as probe:  # a free port (aiosmtpd cannot start on port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    yield inbox
+    controller.stop()

@@ -1,40 +1,15 @@
 """The outbox: written with the action, delivered after the commit, retried, never twice."""
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
 from datetime import timedelta
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from flask import g
 
 from tradeportal.db import utcnow
 from tradeportal.mail import OutboxMessage, deliver_committed, deliver_one, queue_mail, send_due
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port (aiosmtpd cannot start on port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 def _queue(app, db, locale="de"):

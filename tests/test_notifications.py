@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask_babel import lazy_gettext as _l
 
 from tradeportal.access import Right
@@ -143,29 +141,6 @@ def test_register_partner_audience_replaces_the_default(app, db, make_user, monk
     notify_partner(3, None, "invitation", "Welcome", exclude_user_id=None)
     db.session.commit()
     assert [r.user_id for r in _rows(db)] == [member.id]
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = _Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 def test_end_to_end_through_smtp_in_the_recipients_language(app, db, make_user, smtp):
