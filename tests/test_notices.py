@@ -1,6 +1,8 @@
 """Agency notices: written in three languages, previewed, queued, fanned out in batches by the worker."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -45,11 +47,12 @@ def fake_audiences():
             return None
         return select(User.id).where(User.id.in_(members["partner"][number]))
 
+    real = dict(notices_module._audiences)
     register_notice_audience("role", role)
     register_notice_audience("partner", partner)
     yield members
-    notices_module.unregister_notice_audience("role")
-    notices_module.unregister_notice_audience("partner")
+    notices_module._audiences.clear()
+    notices_module._audiences.update(real)  # the real resolvers of the roles and partners areas
 
 
 def _send(client, data, action="send"):
@@ -238,7 +241,10 @@ def test_role_and_partner_audiences_use_the_registered_resolvers(app, client, db
     assert {r.user_id for r in _rows(db, notice_id=partner_notice.id)} == {c.id}
 
 
-def test_without_resolvers_only_everyone_is_offered(client, content_staff):
+def test_without_resolvers_only_everyone_is_offered(client, content_staff, monkeypatch):
+    from tradeportal.notifications import notices
+
+    monkeypatch.setattr(notices, "_audiences", {k: v for k, v in notices._audiences.items() if k == "everyone"})
     body = client.get("/staff/notices/new?lang=en").get_data(as_text=True)
     assert 'value="everyone"' in body and 'value="role"' not in body and 'value="partner"' not in body
     response = _send(client, dict(NOTICE, audience="role", role="x"), action="preview")
@@ -254,3 +260,25 @@ def test_the_worker_task_runs_in_send_mail(app, client, db, make_user, content_s
     assert result.exit_code == 0, result.output
     assert "notices: 1 batch(es) sent, 1 notice(s) finished" in result.output
     assert db.session.query(Notification).count() == 2
+
+
+def test_role_and_partner_audiences_reach_only_their_members(app, client, db, make_user, content_staff):
+    from tests.test_roles_support import add_member, add_partner, add_role, grant
+    from tradeportal.notifications.worker import fan_out_notices
+
+    holder, other, outsider = make_user(), make_user(), make_user()
+    transport = add_role(db, "transport_x", services="certificates")
+    partner_a, partner_b = add_partner(db, name="Alpha Cargo AG"), add_partner(db, name="Beta Trading SA")
+    add_member(db, partner_a, holder, "administrator")
+    add_member(db, partner_b, other, "administrator")
+    grant(db, partner_a, transport)
+    sent = _send(client, dict(NOTICE, audience="role", role="transport_x"))
+    assert sent.status_code == 302, re.findall(r'error-message"[^>]*>(.*?)</p>', sent.get_data(as_text=True), re.S)
+    fan_out_notices()
+    assert [r.user_id for r in _rows(db)] == [holder.id]
+    assert _send(client, dict(NOTICE, audience="partner", partner=str(partner_b.id))).status_code == 302
+    fan_out_notices()
+    assert {r.user_id for r in _rows(db)} == {holder.id, other.id}
+    assert outsider.id not in {r.user_id for r in _rows(db)}
+    unknown = _send(client, dict(NOTICE, audience="partner", partner="999999"), action="preview")
+    assert unknown.status_code == 422

@@ -32,3 +32,7 @@ def _register_deletion_blocker() -> None:
 
 
 _register_deletion_blocker()
+
+from .audiences import register as _register_audiences  # noqa: E402
+
+_register_audiences()

@@ -19,3 +19,8 @@ def _roles_helpers():
     from .services import service_label
 
     return {"service_label": service_label}
+
+from ..notifications.notices import register_notice_audience  # noqa: E402
+from .services import role_holders  # noqa: E402
+
+register_notice_audience("role", role_holders)
