@@ -77,6 +77,11 @@ def test_administrator_removes_a_member_who_is_told(client, db, make_user, login
     assert _membership(db, partner, member) is None
     assert any("no longer work for" in m.subject for m in outbox(db, member.email))
     assert "partners.member_removed" in audit_actions(db, partner.id)
+    from tradeportal.notifications.models import Notification
+
+    inbox = db.session.query(Notification).filter_by(user_id=member.id).all()
+    assert [n.kind for n in inbox] == ["member_removed"]
+    assert "no longer work for" in inbox[0].subject
 
 
 def _invite(client, partner, email, role="member"):

@@ -1,20 +1,14 @@
-"""Telling a person that something changed for them.
-
-The notifications area (issue 6) does not exist yet, so `notify_user` sends an
-e-mail through the outbox. It is the one place to switch to the notifications
-service later. Pass `subject` and `body` as lazy strings (`_l(...)`): they are
-rendered in the recipient's language.
+"""Telling a person that something changed for them: a notification in their inbox,
+e-mailed according to their preference (notifications area). Pass `subject` and `body`
+as lazy strings (`_l(...)`): they are rendered in the recipient's language.
 """
 from __future__ import annotations
 
-from ..mail import queue_mail
 
+def notify_user(user, kind: str, subject, body, link: str | None = None, partner_id: int | None = None) -> None:
+    from ..notifications.services import notify_user as notify
 
-def notify_user(user, kind: str, subject, body, link: str | None = None) -> None:
-    queue_mail(
-        user.email, "partners_notification", user.locale or "fr",
-        kind=kind, name=user.full_name, subject=subject, body=body, link=link,
-    )
+    notify(user, kind, subject, body, link=link, partner_id=partner_id)
 
 
 def notify_managers(partner, kind: str, subject, body, link: str | None = None, except_user=None) -> None:
@@ -22,4 +16,4 @@ def notify_managers(partner, kind: str, subject, body, link: str | None = None, 
 
     for membership in managers_of(partner):
         if except_user is None or membership.user_id != except_user.id:
-            notify_user(membership.user, kind, subject, body, link)
+            notify_user(membership.user, kind, subject, body, link, partner_id=partner.id)
