@@ -82,6 +82,10 @@ def test_administrator_removes_a_member_who_is_told(client, db, make_user, login
     inbox = db.session.query(Notification).filter_by(user_id=member.id).all()
     assert [n.kind for n in inbox] == ["member_removed"]
     assert "no longer work for" in inbox[0].subject
+    # The inbox names the partner the event is about.
+    assert inbox[0].partner_id == partner.id
+    login_as(member)
+    assert partner.name in client.get(f"/notifications/{inbox[0].id}").get_data(as_text=True)
 
 
 def _invite(client, partner, email, role="member"):
@@ -181,6 +185,10 @@ def test_access_request_approved(app, client, db, make_user, login_as):
     mails = outbox(db, requester.email)
     assert any("approved" in m.subject and "Welcome" in m.body_text for m in mails)
     assert "partners.access_request_approved" in audit_actions(db, partner.id)
+    from tradeportal.notifications.models import Notification
+
+    notes = db.session.query(Notification).filter_by(user_id=requester.id).all()
+    assert [(n.kind, n.partner_id) for n in notes] == [("access_request_approved", partner.id)]
 
 
 def test_access_request_refused_with_a_message(app, client, db, make_user, login_as):

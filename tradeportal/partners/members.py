@@ -91,7 +91,7 @@ def set_role(actor, membership: Membership, role: str) -> None:
     notify_user(membership.user, "member_role_changed",
                 _l("Your role for %(partner)s changed", partner=partner.name),
                 _l("You are now %(role)s of %(partner)s.", role=ROLE_LABELS[role], partner=partner.name),
-                f"/partners/{partner.id}")
+                f"/partners/{partner.id}", partner_id=partner.id)
 
 
 def remove_member(actor, membership: Membership) -> None:
@@ -105,7 +105,8 @@ def remove_member(actor, membership: Membership) -> None:
     db.session.flush()
     if not leaving:
         notify_user(user, "member_removed", _l("You no longer work for %(partner)s", partner=partner.name),
-                    _l("An administrator of %(partner)s removed you from its members.", partner=partner.name), "/dashboard")
+                    _l("An administrator of %(partner)s removed you from its members.", partner=partner.name), "/dashboard",
+                    partner_id=partner.id)
 
 
 # --- invitations ------------------------------------------------------------------------
@@ -200,7 +201,7 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
     if inviter is not None:
         notify_user(inviter, "invitation_accepted", _l("%(name)s joined %(partner)s", name=user.full_name, partner=partner.name),
                     _l("%(name)s accepted your invitation and is now a member of %(partner)s.", name=user.full_name,
-                       partner=partner.name), f"/partners/{partner.id}/members")
+                       partner=partner.name), f"/partners/{partner.id}/members", partner_id=partner.id)
     return membership
 
 
@@ -247,7 +248,7 @@ def decide_access_request(actor, request_row: AccessRequest, approve: bool, mess
         subject = _l("Your request to join %(partner)s was refused", partner=partner.name)
         body = _l("An administrator of %(partner)s refused your request. Message from the administrator: %(message)s",
                   partner=partner.name, message=request_row.decision_message or "–")
-    notify_user(request_row.user, f"access_request_{status}", subject, body, "/dashboard")
+    notify_user(request_row.user, f"access_request_{status}", subject, body, "/dashboard", partner_id=partner.id)
 
 
 def only_administrator_blocker(user) -> str | None:

@@ -38,7 +38,8 @@ def search_partners(q: str, status: str, number: int) -> Page:
 
 def _registrant_notice(partner: Partner, kind: str, subject, body) -> None:
     if partner.registered_by is not None:
-        notify_user(partner.registered_by, kind, subject, body, f"/partners/{partner.id}/registration")
+        notify_user(partner.registered_by, kind, subject, body, f"/partners/{partner.id}/registration",
+                    partner_id=partner.id)
 
 
 def verify_manual_entry(staff_user, partner: Partner) -> None:
