@@ -1,6 +1,8 @@
 """The dashboard's service tiles, pending steps and latest notifications for the partner acted for."""
 from __future__ import annotations
 
+from flask import url_for
+
 from tests.test_roles_support import add_partner, add_role, catalogue, grant, team  # noqa: F401 - fixtures
 from tradeportal.access import Right
 from tradeportal.db import utcnow
@@ -62,21 +64,27 @@ def test_a_letter_waiting_for_its_code_is_a_step(client, db, login_as, team):
     assert f'href="/partners/{waiting.id}/code"' in body
 
 
-def test_a_tile_links_to_its_service_once_the_service_exists(client, db, login_as, team):
+def test_a_tile_links_to_its_service_once_the_service_exists(app, client, db, login_as, team):
     from tradeportal.roles import services
 
-    grant(db, team.partner, team.roles["transport"])
-    login_as(team.admin)
-    body = client.get("/dashboard").get_data(as_text=True)
-    assert '<h3 class="service-tile__title">Documents</h3>' in body  # no page yet: no link
+    grant(db, team.partner, team.roles["transport"])  # certificates, documents
+    with app.test_request_context():
+        documents_url = url_for("documents.home")
     saved = dict(services.SERVICE_ENDPOINTS)
     try:
-        services.register_service_endpoint("documents", "partners.profile")  # an existing page, for the test
+        # A service whose area does not exist in this app (an endpoint with no view): its tile is plain text.
+        services.SERVICE_ENDPOINTS["certificates"] = "certificates.not_built_yet"
+        login_as(team.admin)
         body = client.get("/dashboard").get_data(as_text=True)
-        assert f'<h3 class="service-tile__title"><a href="/partners/{team.partner.id}">Documents</a></h3>' in body
+        assert f'<h3 class="service-tile__title"><a href="{documents_url}">Documents</a></h3>' in body
+        assert '<h3 class="service-tile__title">Certificates</h3>' in body
     finally:
         services.SERVICE_ENDPOINTS.clear()
         services.SERVICE_ENDPOINTS.update(saved)
+    # The documents link opens the partner's documents.
+    response = client.get(documents_url)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/partners/{team.partner.id}/documents")
 
 
 def test_latest_notifications_are_the_five_newest(client, db, login_as, team):

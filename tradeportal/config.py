@@ -89,18 +89,29 @@ def load_config(overrides: dict | None = None) -> dict:
         "ACCESSIBILITY_STATEMENT_DATE": _env("ACCESSIBILITY_STATEMENT_DATE", "2026-11-24"),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(instance / "uploads")),
+        "UPLOAD_MAX_BYTES": int(_env("UPLOAD_MAX_BYTES", str(15 * 1024 * 1024))),
+        "UPLOAD_MAX_FILES": int(_env("UPLOAD_MAX_FILES", "10")),
+        "CLAMD_SOCKET": _env("CLAMD_SOCKET"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "120/minute"),  # per API application
+        "API_TOKEN_RATE_LIMIT": _env("API_TOKEN_RATE_LIMIT", "30/minute"),  # token endpoint, per address
         "SESSION_COOKIE_NAME": "tp_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,
         "PREFERRED_URL_SCHEME": "https" if secure_cookies else "http",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # The cookie lives 12 hours from sign-in, as the server-side session does at most
+        # (auth.sessions): re-signing it on every response would change nothing but cost.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 160 * 1024 * 1024,
         "LOG_FILE": _env("LOG_FILE"),
+        # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto/-Host
+        # (0: none; the app is reached directly). Per-address rate limits need the real client address.
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         "IDENTIFIER_SCHEMES": [s.strip().lower() for s in (_env("IDENTIFIER_SCHEMES", "che,siren,be,bn") or "").split(",") if s.strip()],
     }
     config.update(overrides)

@@ -210,6 +210,7 @@ def seed() -> list[str]:
 
     seed_demo_partner()
     seed_demo_roles()
+    documents_line = _seed_documents()
     db.session.commit()
 
     lines.append("Demo data loaded. These credentials are for demonstration only.")
@@ -218,4 +219,17 @@ def seed() -> list[str]:
     for email, _f, _l, _loc, secret in USERS:
         lines.append(f"  User:   {email}  authenticator secret {secret}")
     lines.append("  Current code of an account: flask --app app tp totp-code EMAIL")
+    if documents_line:
+        lines.append(documents_line)
     return lines
+
+
+def _seed_documents() -> str | None:
+    """Document categories (three languages) and, once, a few documents of the demo partner."""
+    from .documents.demo import seed as seed_demo_documents
+    from .partners.demo import DEMO_ADMIN, DEMO_ENTRY_INDEX
+    from .partners.models import Partner
+
+    identifier = register_rows()[DEMO_ENTRY_INDEX]["identifier"]
+    partner_id = db.session.execute(select(Partner.id).where(Partner.registration_key == identifier)).scalar()
+    return seed_demo_documents(partner_id, DEMO_ADMIN, normalise_email(STAFF[0]))

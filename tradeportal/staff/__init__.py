@@ -29,3 +29,4 @@ from . import support, terms  # noqa: E402,F401 - user support and terms of use 
 from . import news, notices  # noqa: E402,F401 - news and agency notices (notifications, issue 6)
 from . import letters, partners  # noqa: E402,F401  (issue 4: partners and verification letters)
 from . import roles  # noqa: E402,F401  (issue 5: role catalogue and role requests)
+from . import documents  # noqa: E402,F401  (issue 7: documents received and their categories)

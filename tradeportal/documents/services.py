@@ -1,0 +1,353 @@
+"""Documents: receiving files (web drafts and the API), finding and downloading them.
+
+Public API (the api area calls these; the caller commits once)
+---------------------------------------------------------------
+
+``active_categories() -> list[Category]``
+``receive_files(*, partner_id, category_id, case_number, files, user_id=None, api_application_id=None, is_test=False) -> Upload``
+    All or nothing: raises `UploadRejected` (``.errors``: list of `FileError`) when
+    any file (or the category, the case number, the number of files) fails; else
+    stores the files, writes the rows (status received), the audit event, flushes.
+``documents_query(partner_id, *, category_id=None, case_number=None, date_from=None, date_to=None, is_test=None) -> Select``
+``get_document(partner_id, document_id) -> Document | None``
+``open_document(document) -> BinaryIO``
+``record_download(document, *, user=None, api_application_id=None) -> None``
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy.orm import contains_eager, joinedload
+
+from .. import audit
+from ..db import utcnow
+from ..extensions import db
+from .checks import CheckedFile, FileError, check_file
+from .models import Category, Document, DocumentStatus, Upload, UploadStatus
+from .scan import ScanUnavailable, scan
+from .storage import get_storage, new_name, track_new
+
+CASE_NUMBER = re.compile(r"^[A-Za-z0-9]{1,10}$")
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass
+class IncomingFile:
+    name: str  # the name the client gave
+    stream: BinaryIO  # readable, seekable
+
+
+class UploadRejected(Exception):
+    """The upload was refused; `errors` names each file (or the field) and the reason."""
+
+    def __init__(self, errors: list[FileError]):
+        super().__init__("; ".join(f"{e.name}: {e.code}" for e in errors))
+        self.errors = errors
+
+
+def max_bytes() -> int:
+    return int(current_app.config["UPLOAD_MAX_BYTES"])
+
+
+def max_files() -> int:
+    return int(current_app.config["UPLOAD_MAX_FILES"])
+
+
+def normalise_case_number(value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    return value if CASE_NUMBER.match(value) else None
+
+
+# --- categories -----------------------------------------------------------------------
+
+def active_categories() -> list[Category]:
+    return list(db.session.execute(
+        select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.id)
+    ).scalars())
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.execute(select(Category).order_by(Category.active.desc(), Category.position, Category.id)).scalars())
+
+
+def active_category(category_id) -> Category | None:
+    try:
+        category_id = int(category_id)
+    except (TypeError, ValueError):
+        return None
+    category = db.session.get(Category, category_id)
+    return category if category is not None and category.active else None
+
+
+# --- checking and storing files -------------------------------------------------------
+
+def check_one(incoming: IncomingFile) -> CheckedFile | FileError:
+    """The content checks, then the virus scan when clamd is configured."""
+    result = check_file(incoming.name, incoming.stream, max_bytes())
+    socket_path = current_app.config.get("CLAMD_SOCKET")
+    if isinstance(result, CheckedFile) and socket_path:
+        try:
+            found = scan(socket_path, incoming.stream)
+        except ScanUnavailable:
+            current_app.logger.warning("clamd did not answer for an upload; the file is refused")
+            return FileError(result.display_name, "scan_failed")
+        if found:
+            current_app.logger.warning("clamd found %s in an upload; the file is refused", found)
+            return FileError(result.display_name, "virus")
+    return result
+
+
+def _store(upload: Upload, checked: CheckedFile, incoming: IncomingFile, status: str, now: datetime | None) -> Document:
+    storage = get_storage()
+    name = new_name()
+    sha256, size = storage.put(name, incoming.stream)
+    track_new(db.session, storage, name)  # deleted again unless this transaction commits
+    document = Document(
+        partner_id=upload.partner_id, upload=upload, category_id=upload.category_id, case_number=upload.case_number,
+        display_name=checked.display_name, stored_name=name, sha256=sha256, size=size,
+        content_type=checked.content_type, status=status, created_at=utcnow(), received_at=now,
+        is_test=upload.is_test, uploaded_by_user_id=upload.created_by_user_id,
+        api_application_id=upload.api_application_id,
+    )
+    db.session.add(document)
+    return document
+
+
+def new_reference(now: datetime) -> str:
+    for _attempt in range(5):
+        reference = f"DOC-{now:%Y}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+        if not db.session.execute(select(exists().where(Upload.reference == reference))).scalar():
+            return reference
+    raise RuntimeError("no free upload reference")
+
+
+def _audit_received(upload: Upload, documents: list[Document], actor=None) -> None:
+    audit.record("documents.uploaded", actor=actor, partner_id=upload.partner_id, object_type="document_upload",
+                 object_id=upload.id, details={
+                     "reference": upload.reference, "files": len(documents), "category": upload.category_id,
+                     "case": upload.case_number, "api_application": upload.api_application_id,
+                     "test": upload.is_test, "documents": [d.id for d in documents],
+                 })
+
+
+def receive_files(*, partner_id: int, category_id: int, case_number: str, files: list[IncomingFile],
+                  user_id: int | None = None, api_application_id: int | None = None, is_test: bool = False) -> Upload:
+    """Check every file, then store them all as one received upload (see the module docstring)."""
+    errors: list[FileError] = []
+    category = active_category(category_id)
+    if category is None:
+        errors.append(FileError("", "category"))
+    case = normalise_case_number(case_number)
+    if case is None:
+        errors.append(FileError("", "case_number"))
+    if not files:
+        errors.append(FileError("", "no_files"))
+    checked = []
+    for index, incoming in enumerate(files):
+        if index >= max_files():
+            from .checks import sanitise_name
+
+            errors.append(FileError(sanitise_name(incoming.name)[0], "too_many", params={"count": max_files()}))
+            continue
+        result = check_one(incoming)
+        if isinstance(result, FileError):
+            errors.append(result)
+        else:
+            checked.append((result, incoming))
+    if errors:
+        raise UploadRejected(errors)
+    now = utcnow()
+    upload = Upload(partner_id=partner_id, category_id=category.id, case_number=case, status=UploadStatus.RECEIVED,
+                    reference=new_reference(now), created_at=now, received_at=now, created_by_user_id=user_id,
+                    api_application_id=api_application_id, is_test=is_test)
+    db.session.add(upload)
+    documents = [_store(upload, result, incoming, DocumentStatus.RECEIVED, now) for result, incoming in checked]
+    db.session.flush()
+    actor = db.session.get(_user_model(), user_id) if user_id else None
+    _audit_received(upload, documents, actor=actor)
+    db.session.flush()
+    return upload
+
+
+def _user_model():
+    from ..account.models import User
+
+    return User
+
+
+# --- the web's draft: step 1, staged files, send -----------------------------------------
+
+def create_draft(partner_id: int, user, category: Category, case_number: str) -> Upload:
+    upload = Upload(partner_id=partner_id, category_id=category.id, case_number=case_number,
+                    status=UploadStatus.DRAFT, created_at=utcnow(), created_by_user_id=user.id)
+    db.session.add(upload)
+    db.session.flush()
+    return upload
+
+
+def get_draft(partner_id: int, upload_id: int, user) -> Upload | None:
+    """A draft of this partner started by this person (drafts are personal); else None."""
+    return db.session.execute(
+        select(Upload).where(Upload.id == upload_id, Upload.partner_id == partner_id,
+                             Upload.status == UploadStatus.DRAFT, Upload.created_by_user_id == user.id)
+    ).scalar_one_or_none()
+
+
+def get_upload(partner_id: int, upload_id: int) -> Upload | None:
+    """A received upload of this partner (any member with the right may see its acknowledgement)."""
+    return db.session.execute(
+        select(Upload).where(Upload.id == upload_id, Upload.partner_id == partner_id,
+                             Upload.status == UploadStatus.RECEIVED)
+        .options(joinedload(Upload.category), joinedload(Upload.created_by))
+    ).scalar_one_or_none()
+
+
+def upload_documents(upload: Upload) -> list[Document]:
+    return list(db.session.execute(
+        select(Document).where(Document.upload_id == upload.id).order_by(Document.id)
+    ).scalars())
+
+
+def change_draft(upload: Upload, category: Category, case_number: str) -> None:
+    upload.category_id, upload.case_number = category.id, case_number
+    db.session.execute(update(Document).where(Document.upload_id == upload.id)
+                       .values(category_id=category.id, case_number=case_number))
+    db.session.flush()
+
+
+def stage_files(upload: Upload, files: list[IncomingFile], *, append: bool = False) -> tuple[list[Document], list[FileError]]:
+    """Check and store files into a draft; refused ones are kept on the draft to show on its summary.
+
+    `append` keeps the refusals of earlier requests of the same batch (the script
+    sends one file per request); a page without the script sends one batch.
+    """
+    staged = len(upload_documents(upload))
+    accepted: list[Document] = []
+    errors: list[FileError] = []
+    for incoming in files:
+        result = check_one(incoming)
+        if isinstance(result, FileError):
+            errors.append(result)
+        elif staged + len(accepted) >= max_files():
+            errors.append(FileError(result.display_name, "too_many", params={"count": max_files()}))
+        else:
+            accepted.append(_store(upload, result, incoming, DocumentStatus.STAGED, None))
+    earlier = list(upload.rejections or []) if append else []
+    upload.rejections = (earlier + [e.as_json() for e in errors])[-50:] or None
+    db.session.flush()
+    return accepted, errors
+
+
+def draft_rejections(upload: Upload) -> list[FileError]:
+    return [FileError.from_json(item) for item in (upload.rejections or [])]
+
+
+def remove_staged(upload: Upload, document_id: int) -> Document | None:
+    from .storage import delete_after_commit
+
+    document = db.session.execute(
+        select(Document).where(Document.id == document_id, Document.upload_id == upload.id,
+                               Document.status == DocumentStatus.STAGED)
+    ).scalar_one_or_none()
+    if document is None:
+        return None
+    db.session.delete(document)
+    delete_after_commit(db.session, get_storage(), document.stored_name)
+    db.session.flush()
+    return document
+
+
+def send_draft(upload: Upload, user) -> bool:
+    """Receive the draft: reference, time of receipt, files received. False if it was sent already or is empty."""
+    documents = upload_documents(upload)
+    if not documents:
+        return False
+    now = utcnow()
+    reference = new_reference(now)
+    result = db.session.execute(
+        update(Upload).where(Upload.id == upload.id, Upload.status == UploadStatus.DRAFT)
+        .values(status=UploadStatus.RECEIVED, reference=reference, received_at=now, rejections=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.execute(
+        update(Document).where(Document.upload_id == upload.id, Document.status == DocumentStatus.STAGED)
+        .values(status=DocumentStatus.RECEIVED, received_at=now).execution_options(synchronize_session=False)
+    )
+    db.session.refresh(upload)
+    _audit_received(upload, documents, actor=user)
+    db.session.flush()
+    return True
+
+
+def cancel_draft(upload: Upload) -> None:
+    from .storage import delete_after_commit
+
+    storage = get_storage()
+    for document in upload_documents(upload):
+        delete_after_commit(db.session, storage, document.stored_name)
+    db.session.execute(delete(Document).where(Document.upload_id == upload.id))
+    db.session.delete(upload)
+    db.session.flush()
+
+
+# --- finding and downloading ----------------------------------------------------------
+
+def _day_start(day: date) -> datetime:
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+
+
+def filter_documents(stmt: Select, *, category_id=None, case_number=None, date_from=None, date_to=None,
+                     is_test: bool | None = None) -> Select:
+    if category_id:
+        stmt = stmt.where(Document.category_id == category_id)
+    if case_number:
+        stmt = stmt.where(Document.case_number == case_number.strip().upper())
+    if date_from:
+        stmt = stmt.where(Document.received_at >= _day_start(date_from))
+    if date_to:
+        stmt = stmt.where(Document.received_at < _day_start(date_to + timedelta(days=1)))
+    if is_test is not None:
+        stmt = stmt.where(Document.is_test.is_(is_test))
+    return stmt
+
+
+def documents_query(partner_id: int, *, category_id=None, case_number=None, date_from=None, date_to=None,
+                    is_test: bool | None = None) -> Select:
+    """The partner's received documents, newest first, with their category and upload (one query)."""
+    stmt = (select(Document).join(Category, Category.id == Document.category_id)
+            .join(Upload, Upload.id == Document.upload_id)
+            .where(Document.partner_id == partner_id, Document.status.in_(DocumentStatus.VISIBLE))
+            .options(contains_eager(Document.category), contains_eager(Document.upload),
+                     joinedload(Document.uploaded_by))
+            .order_by(Document.received_at.desc(), Document.id.desc()))
+    return filter_documents(stmt, category_id=category_id, case_number=case_number, date_from=date_from,
+                            date_to=date_to, is_test=is_test)
+
+
+def get_document(partner_id: int, document_id: int) -> Document | None:
+    """The partner's received document; another partner's (or a staged one) is None."""
+    return db.session.execute(
+        select(Document).where(Document.id == document_id, Document.partner_id == partner_id,
+                               Document.status.in_(DocumentStatus.VISIBLE))
+    ).scalar_one_or_none()
+
+
+def open_document(document: Document) -> BinaryIO:
+    return get_storage().open(document.stored_name)
+
+
+def record_download(document: Document, *, user=None, api_application_id: int | None = None, staff: bool = False) -> None:
+    audit.record("documents.downloaded", actor=user, partner_id=document.partner_id, object_type="document",
+                 object_id=document.id, details={"api_application": api_application_id, "staff": staff,
+                                                 "sha256": document.sha256})
+    db.session.flush()
