@@ -18,6 +18,7 @@ from datetime import timedelta
 from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..account.models import User
 from ..db import utcnow
@@ -103,8 +104,9 @@ def _load_user(user_id: str):
     token = session.get("sid")
     if not token:
         return None
+    # The session row and its person in one query (every signed-in request pays it).
     row = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _hash(token))
+        select(UserSession).where(UserSession.token_hash == _hash(token)).options(joinedload(UserSession.user))
     ).scalar_one_or_none()
     if row is None or str(row.user_id) != str(user_id):
         return None

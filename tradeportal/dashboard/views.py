@@ -16,9 +16,10 @@ def index():
     # After sign-in, a person who works for several partners first says which one (as portailpro asks for the SIREN).
     if acting is None and len(memberships) > 1 and ACTING_KEY not in session:
         return redirect(url_for("partners.choose", next=url_for("dashboard.index")))
+    registrations = registrations_of(current_user)  # also the letter steps of the overview: one query for both
     return render_template(
-        "dashboard/index.html", memberships=memberships, acting=acting,
-        registrations=registrations_of(current_user),
+        "dashboard/index.html", memberships=memberships, acting=acting, registrations=registrations,
         pending_requests=[r for r in access_requests_of(current_user) if r.status == "pending"],
-        overview=roles_overview(current_user, acting) if acting else None,  # issue 5: tiles, steps, notifications
+        # issue 5: tiles, steps, notifications
+        overview=roles_overview(current_user, acting, registrations) if acting else None,
     )

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import contains_eager
 
 from .. import audit
 from ..account.models import User, normalise_email
@@ -58,6 +59,7 @@ def members(partner: Partner) -> list[Membership]:
     rows = list(db.session.execute(
         select(Membership).join(User, User.id == Membership.user_id)
         .where(Membership.partner_id == partner.id).order_by(User.last_name, User.first_name)
+        .options(contains_eager(Membership.user))  # the person comes with the row: no query per member
     ).scalars())
     return sorted(rows, key=lambda m: order.get(m.role, 3))
 

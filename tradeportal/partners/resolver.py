@@ -8,6 +8,7 @@ from flask import abort, g, make_response, redirect, render_template, request, s
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ..access import Right
 from ..extensions import db
@@ -27,17 +28,19 @@ RIGHT_LABELS = {
 
 def active_memberships(user) -> list[Membership]:
     """The partners this person may act for (active partners, suspended ones included)."""
-    # Cached for this request only (the header and the view both ask).
-    key = (id(request._get_current_object()) if request else None, user.id)
-    cached = g.get("tp_active_memberships")
-    if cached is None or cached[0] != key:
-        rows = list(db.session.execute(
+    # Cached for this request only (the header and the view both ask): kept in the request's
+    # environ, which dies with the request (an id() of the request could be reused by the next one).
+    store = request.environ if request else g.__dict__
+    key = ("tp.active_memberships", user.id)
+    rows = store.get(key)
+    if rows is None:
+        rows = store[key] = list(db.session.execute(
             select(Membership).join(Partner, Partner.id == Membership.partner_id)
             .where(Membership.user_id == user.id, Partner.status == PartnerStatus.ACTIVE)
             .order_by(Partner.name_search)
+            .options(contains_eager(Membership.partner))  # the partner comes with the row: no second query
         ).scalars())
-        cached = g.tp_active_memberships = (key, rows)
-    return cached[1]
+    return rows
 
 
 def acting_membership(user) -> Membership | None:
