@@ -23,6 +23,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.instance_path = app.config["INSTANCE_PATH"]
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True, compare_type=True)
@@ -40,8 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
         if hasattr(module, "bp"):
             app.register_blueprint(module.bp)
 
-    from . import cli, errors, headers
+    from . import cli, errors, headers, logs
 
+    logs.configure(app)  # one line per record: control characters in input are escaped
     errors.register(app)
     headers.register(app)
     cli.register(app)
@@ -100,17 +106,18 @@ def asset_url(filename: str) -> str:
 def _register_template_helpers(app: Flask) -> None:
     import json
 
-    from flask_babel import format_date, format_datetime, format_decimal, get_locale
+    from flask_babel import format_decimal, get_locale
 
     app.jinja_env.trim_blocks = True
+    i18n.install_template_gettext(app)  # after flask_babel's, which it replaces with a cached lookup
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals.update(
         asset_url=asset_url,
         lang_url=i18n.lang_url,
         LOCALES=LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
-        format_date=format_date,
-        format_datetime=format_datetime,
+        format_date=i18n.format_date,  # flask_babel's, with the patterns parsed once
+        format_datetime=i18n.format_datetime,
         format_decimal=format_decimal,
         current_locale=lambda: str(get_locale() or app.config["DEFAULT_LOCALE"]),
         htmx_config=json.dumps(HTMX_CONFIG, separators=(",", ":")),

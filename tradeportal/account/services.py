@@ -173,9 +173,11 @@ def authenticator_replaced(user: User) -> int:
 def regenerate_recovery_codes(user: User) -> list[str]:
     """Ten new recovery codes; every earlier code stops working."""
     codes = replace_recovery_codes(user)
-    record("account.recovery_codes_regenerated", actor=user, subject_user_id=user.id)
+    # A change of the second factor, like a new authenticator app: other sessions end (ASVS 5.0 V7.4.3).
+    ended = end_all_sessions(user, except_current=True)
+    record("account.recovery_codes_regenerated", actor=user, subject_user_id=user.id, details={"sessions_ended": ended})
     notify(user, _l("You have new recovery codes"),
-           _l("New recovery codes were made for your user account. The earlier ones no longer work."))
+           _l("New recovery codes were made for your user account. The earlier ones no longer work, and every other session was signed out."))
     db.session.flush()
     return codes
 
