@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test setup setup-test translations compile-translations db demo bench clean
+.PHONY: run test setup setup-test translations compile-translations db demo bench clean security-report
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ run: db
 ## The whole suite: unit, view, browser, accessibility.
 test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The security battery (tests/security, and the browser journeys for CSP violations), then
+## docs/SECURITY.md from its figures. SECURITY_DATABASE_URL=postgresql+psycopg://… runs it on PostgreSQL too.
+security-report: setup-test
+	rm -f build/security-figures.json
+	status=0; \
+	$(BIN)/python -m pytest -q tests/security tests/browser $(PYTEST_ARGS) || status=1; \
+	$(if $(SECURITY_DATABASE_URL),TRADEPORTAL_TEST_DATABASE_URL=$(SECURITY_DATABASE_URL) $(BIN)/python -m pytest -q tests/security $(PYTEST_ARGS) || status=1;) \
+	$(BIN)/python -m tests.security.report && exit $$status
 
 bench: setup-test
 	$(BIN)/python -m bench.run

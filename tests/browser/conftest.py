@@ -26,15 +26,35 @@ def _new_page(browser, live_server, java_script_enabled=True):
     return context, page
 
 
+# CSP violations the browser reported during this run's journeys (security battery, part 7).
+CSP_WATCH = {"journeys": 0, "pages": 0, "violations": 0}
+
+
 @pytest.fixture
-def page(browser, live_server, db):
+def page(browser, live_server, db, request):
     context, page = _new_page(browser, live_server)
-    # Report CSP violations seen by the browser (a test asserts there are none).
+    # Every journey fails if the browser reports a CSP violation (securitypolicyviolation).
+    context.expose_function("__tpCspViolation", lambda text: page.csp_violations.append(text))
     context.add_init_script(
-        "document.addEventListener('securitypolicyviolation', e => { (window.__cspViolations = window.__cspViolations || []).push(e.violatedDirective + ' ' + e.blockedURI); });"
+        "document.addEventListener('securitypolicyviolation', e => { (window.__cspViolations = window.__cspViolations || []).push(e.violatedDirective + ' ' + e.blockedURI);"
+        " window.__tpCspViolation(location.pathname + ': ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || '') + ':' + e.lineNumber); });"
     )
+    pages = []
+    page.on("framenavigated", lambda frame: pages.append(frame.url) if frame == page.main_frame else None)
     yield page
     context.close()
+    _count_csp(request, pages, page.csp_violations)
+
+
+def _count_csp(request, pages, violations):
+    from tests.security import figures
+
+    CSP_WATCH["journeys"] += 1
+    CSP_WATCH["pages"] += len(pages)
+    CSP_WATCH["violations"] += len(violations)
+    figures.record("7 headers (browser journeys)", journeys_watched=CSP_WATCH["journeys"],
+                   pages_observed=CSP_WATCH["pages"], csp_violations=CSP_WATCH["violations"])
+    assert not violations, f"{request.node.nodeid}: the browser reported CSP violations: {violations}"
 
 
 @pytest.fixture
