@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..notifications.forms import DateInput
+from ..roles.forms import description_field, name_field
 from .services import normalise_case_number
 
 
@@ -67,22 +68,13 @@ class StaffFilterForm(ListFilterForm):
         ("all", _l("All documents")), ("test", _l("Test uploads (API test keys)"))])
 
 
-def _name(label, missing):
-    return StringField(label, validators=[DataRequired(message=missing),
-                                          Length(max=120, message=_l("The name must be 120 characters or fewer"))])
-
-
-def _description(label):
-    return TextAreaField(label, validators=[Optional(), Length(max=2000, message=_l("The description must be 2,000 characters or fewer"))])
-
-
 class CategoryForm(FlaskForm):
-    name_fr = _name(_l("Name in French"), _l("Enter the name in French"))
-    description_fr = _description(_l("Description in French"))
-    name_en = _name(_l("Name in English"), _l("Enter the name in English"))
-    description_en = _description(_l("Description in English"))
-    name_de = _name(_l("Name in German"), _l("Enter the name in German"))
-    description_de = _description(_l("Description in German"))
+    name_fr = name_field(_l("Name in French"), _l("Enter the name in French"))
+    description_fr = description_field(_l("Description in French"))
+    name_en = name_field(_l("Name in English"), _l("Enter the name in English"))
+    description_en = description_field(_l("Description in English"))
+    name_de = name_field(_l("Name in German"), _l("Enter the name in German"))
+    description_de = description_field(_l("Description in German"))
     position = StringField(_l("Position in the list"), default="0")
 
     def validate_position(self, field):

@@ -73,12 +73,13 @@ class RightsForm(FlaskForm):
                                 validate_choice=True)
 
 
-def _name(label, missing):
+def name_field(label, missing):
+    """A name of a catalogue entry in one language (roles here, document categories too)."""
     return StringField(label, validators=[DataRequired(message=missing),
                                           Length(max=120, message=_l("The name must be 120 characters or fewer"))])
 
 
-def _description(label):
+def description_field(label):
     return TextAreaField(label, validators=[Optional(), Length(max=2000, message=_l("The description must be 2,000 characters or fewer"))])
 
 
@@ -89,12 +90,12 @@ class RoleForm(FlaskForm):
         DataRequired(message=_l("Enter the code")),
         Regexp(r"^[a-z][a-z0-9_]{1,39}$", message=_l("Enter a code of 2 to 40 lower-case letters, digits and underscores, starting with a letter")),
     ])
-    name_fr = _name(_l("Name in French"), _l("Enter the name in French"))
-    description_fr = _description(_l("Description in French"))
-    name_en = _name(_l("Name in English"), _l("Enter the name in English"))
-    description_en = _description(_l("Description in English"))
-    name_de = _name(_l("Name in German"), _l("Enter the name in German"))
-    description_de = _description(_l("Description in German"))
+    name_fr = name_field(_l("Name in French"), _l("Enter the name in French"))
+    description_fr = description_field(_l("Description in French"))
+    name_en = name_field(_l("Name in English"), _l("Enter the name in English"))
+    description_en = description_field(_l("Description in English"))
+    name_de = name_field(_l("Name in German"), _l("Enter the name in German"))
+    description_de = description_field(_l("Description in German"))
     needs_review = BooleanField(_l("The agency reviews each request before the role is active"))
     needs_contact = BooleanField(_l("A contact person is required"))
     services = MultiCheckboxField(_l("Portal services the role opens"), choices=[(s, SERVICE_LABELS[s]) for s in SERVICES],
