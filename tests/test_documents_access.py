@@ -150,13 +150,14 @@ def test_no_orphan_file_after_a_fault_between_the_file_write_and_the_commit(app,
         def failing_commit():
             raise RuntimeError("injected fault at commit")
 
-        monkeypatch.setattr(session, "commit", failing_commit)
-        with pytest.raises(RuntimeError):
-            svc.receive_files(partner_id=w.partner.id, category_id=w.category.id, case_number="1",
-                              files=[svc.IncomingFile("b.pdf", io.BytesIO(PDF))])
-            assert stored(app)
-            session.commit()
-        monkeypatch.undo()
+        # Its own patch context: undoing it must not undo the fixture's upload folder.
+        with pytest.MonkeyPatch.context() as commit_patch:
+            commit_patch.setattr(session, "commit", failing_commit)
+            with pytest.raises(RuntimeError):
+                svc.receive_files(partner_id=w.partner.id, category_id=w.category.id, case_number="1",
+                                  files=[svc.IncomingFile("b.pdf", io.BytesIO(PDF))])
+                assert stored(app)
+                session.commit()
         session.rollback()
     assert stored(app) == [] and first_document(db) is None
 
