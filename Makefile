@@ -42,8 +42,12 @@ db: setup
 	$(BIN)/flask db upgrade heads
 
 ## Serve the portal with demo data on http://127.0.0.1:$(PORT) (SQLite in instance/).
+## The outbox worker (e-mails, notice fan-out, password-reset links) runs beside the server;
+## its log is instance/worker.log and it stops with the server.
 run: db
 	$(BIN)/flask tp seed-demo
+	$(BIN)/flask tp send-mail --interval 3 > instance/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## The whole suite: unit, view, browser, accessibility.
