@@ -54,9 +54,9 @@ def enrol(client, user):
     return response, totp
 
 
-def shown_codes(client):
-    body = client.get("/sign-in/recovery-codes?lang=en").get_data(as_text=True)
-    return re.findall(r"data-recovery-code>([A-Z0-9-]+)</code>", body)
+def shown_codes(response):
+    """The codes, from the one answer that shows them (the enrolment's)."""
+    return re.findall(r"data-recovery-code>([A-Z0-9-]+)</code>", response.get_data(as_text=True))
 
 
 def test_a_person_without_authenticator_is_sent_to_enrolment(client, newcomer):
@@ -92,11 +92,11 @@ def test_a_wrong_code_is_refused_with_the_message_next_to_the_field(client, newc
 
 def test_enrolment_stores_the_secret_and_ten_hashed_recovery_codes(client, newcomer, db):
     response, totp = enrol(client, newcomer)
-    assert response.headers["Location"] == "/sign-in/recovery-codes"
+    assert response.status_code == 200 and "no-store" in response.headers.get("Cache-Control", "")
     db.session.refresh(newcomer)
     assert newcomer.totp_secret == totp.secret and newcomer.totp_enrolled_at is not None
     assert abs(newcomer.totp_last_step - int(time.time() // 30)) <= 1
-    codes = shown_codes(client)
+    codes = shown_codes(response)
     assert len(codes) == 10 and len(set(codes)) == 10
     assert all(re.fullmatch(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}", c) for c in codes)
     rows = db.session.execute(select(RecoveryCode).where(RecoveryCode.user_id == newcomer.id)).scalars().all()
@@ -107,27 +107,60 @@ def test_enrolment_stores_the_secret_and_ten_hashed_recovery_codes(client, newco
     assert db.session.query(UserSession).count() == 0  # not signed in before the codes are saved
 
 
-def test_codes_download_as_text_while_they_are_in_the_session_only(client, newcomer):
-    enrol(client, newcomer)
-    codes = shown_codes(client)
-    response = client.post_form("/sign-in/recovery-codes/download", {}, token_from="/sign-in/recovery-codes")
-    assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == 'attachment; filename="recovery-codes.txt"'
-    assert response.headers["Cache-Control"] == "no-store"
-    assert response.mimetype == "text/plain"
-    assert all(code in response.get_data(as_text=True) for code in codes)
+def _cookie_text(app, client) -> str:
+    """The session cookie as the browser holds it, decoded (signed, not encrypted: anyone holding it can read it)."""
+    value = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session")).value
+    return repr(app.session_interface.get_signing_serializer(app).loads(value))
+
+
+def test_codes_are_shown_once_and_never_kept_in_the_session(client, app, newcomer):
+    response, _totp = enrol(client, newcomer)
+    codes = shown_codes(response)
+    assert len(codes) == 10
+    cookie = _cookie_text(app, client)
+    assert not any(c in cookie or c.replace("-", "") in cookie for c in codes)
+    # Reached again (reload, back button): no code, and the way to new ones explained.
+    again = client.get("/sign-in/recovery-codes?lang=en")
+    body = again.get_data(as_text=True)
+    assert again.status_code == 200 and "data-recovery-code" not in body
+    assert not any(c in body for c in codes) and "shown only once" in body
+    assert client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes"
+                            ).headers["Location"] == "/dashboard"
+
+
+def test_codes_download_as_text_when_the_page_posts_them_back(client, newcomer):
+    response, _totp = enrol(client, newcomer)
+    codes = shown_codes(response)
+    body = response.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', body)
+    token = token.group(1) or token.group(2)
+    posted = [c for c in re.findall(r'<input type="hidden" name="code" value="([^"]+)">', body)]
+    assert posted == codes
+    download = client.post("/sign-in/recovery-codes/download", data={"csrf_token": token, "code": codes})
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == 'attachment; filename="recovery-codes.txt"'
+    assert download.headers["Cache-Control"] == "no-store"
+    assert download.mimetype == "text/plain"
+    assert all(code in download.get_data(as_text=True) for code in codes)
+    # Only this account's unused codes: a made-up code, or none, is refused.
+    made_up = "ABCD-EFGH-JKMN"
+    assert client.post("/sign-in/recovery-codes/download",
+                       data={"csrf_token": token, "code": [*codes[:9], made_up]}).status_code == 400
+    assert client.post("/sign-in/recovery-codes/download", data={"csrf_token": token}).status_code == 400
     saved = client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes")
     assert saved.headers["Location"] == "/dashboard"
-    # Signed in now: the codes are gone from the session and cannot be fetched again.
+    # Signed in now: the enrolment's download is closed.
     token = client.csrf_token("/dashboard")
-    again = client.post("/sign-in/recovery-codes/download", data={"csrf_token": token})
+    again = client.post("/sign-in/recovery-codes/download", data={"csrf_token": token, "code": codes})
     assert again.status_code == 302 and "recovery" not in again.get_data(as_text=True).lower()
     assert client.get("/sign-in/recovery-codes").status_code == 302
 
 
 def test_the_print_button_needs_js_and_the_page_says_what_to_do_without(client, newcomer):
-    enrol(client, newcomer)
-    body = client.get("/sign-in/recovery-codes?lang=en").get_data(as_text=True)
+    password_step(client, newcomer)
+    _body, secret = enrolment_page(client)
+    body = client.post_form("/sign-in/set-up?lang=en", {"code": pyotp.TOTP(secret.replace(" ", "")).now()},
+                            token_from="/sign-in/set-up").get_data(as_text=True)
     assert re.search(r"<button type=\"button\"[^>]*data-print hidden>", body)
     assert "use your browser's print command" in body.replace("&#39;", "'")
 
@@ -147,8 +180,8 @@ def test_saving_the_codes_signs_in_and_the_enrolment_code_cannot_be_replayed(cli
 
 
 def test_a_recovery_code_from_enrolment_signs_in_once(client, app, newcomer, db):
-    enrol(client, newcomer)
-    code = shown_codes(client)[3]
+    response, _totp = enrol(client, newcomer)
+    code = shown_codes(response)[3]
     client.post_form("/sign-in/recovery-codes", {}, token_from="/sign-in/recovery-codes")
     other = app.test_client()
     password_step(other, newcomer)

@@ -21,3 +21,8 @@ def _session_ended():
 
 
 from . import views, enrolment, reset  # noqa: E402,F401
+from ..cli import WORKER_TASKS  # noqa: E402
+from .services import send_reset_links  # noqa: E402
+
+if send_reset_links not in WORKER_TASKS:
+    WORKER_TASKS.append(send_reset_links)

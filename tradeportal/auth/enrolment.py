@@ -1,22 +1,25 @@
 """The mandatory second factor: enrol an authenticator app, then save ten recovery codes.
 
 Reached after the password step by a person with no authenticator yet. The
-candidate secret stays in the session until a code proves the app has it; the
-recovery codes stay there only until the person says they saved them.
+candidate secret stays in the session until a code proves the app has it. The
+recovery codes are shown in the one answer that creates them, never stored in
+clear (not in the session cookie either): the download posts them back.
 """
 from __future__ import annotations
 
 import segno
-from flask import current_app, make_response, redirect, render_template, session, url_for
+from flask import abort, current_app, make_response, render_template, request, session
 from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from ..access import second_factor_pending
 from ..db import utcnow
 from ..extensions import db, limiter
-from . import bp, services, totp
+from . import bp, recovery, services, totp
 from .forms import ButtonForm, EnrolForm
+from .models import RecoveryCode
 from .sessions import set_pending_user
 from .views import finish_sign_in, pending_for, to_pending_step
 
@@ -54,9 +57,11 @@ def enrol():
         if codes is not None:
             session.pop("enrol_secret", None)
             set_pending_user(user, "codes")
-            session["recovery_codes"] = codes
             db.session.commit()
-            return redirect(url_for("auth.recovery_codes"))
+            # Shown once, in this answer only (never in a redirect, never in the session, never cached).
+            response = make_response(render_template("auth/recovery_codes.html", form=ButtonForm(), codes=codes))
+            response.headers["Cache-Control"] = "no-store"
+            return response
         form.code.errors.append(_("The code is not right. Check that you added the key shown on this page, "
                                   "then enter the code the app shows now."))
     uri = totp.provisioning_uri(secret, user.email, current_app.config["AGENCY_NAME"])
@@ -73,17 +78,37 @@ def recovery_codes():
         return to_pending_step()
     form = ButtonForm()
     if form.validate_on_submit():
-        return finish_sign_in(user)  # the codes leave the session with everything else
-    return render_template("auth/recovery_codes.html", form=form, codes=session.get("recovery_codes") or [])
+        services.enrolment_signed_in(user)
+        return finish_sign_in(user)
+    # Reached again (reload, back button): the codes were shown once and are not kept in clear.
+    return render_template("auth/recovery_codes.html", form=form, codes=[])
+
+
+def _posted_codes(user) -> list[str]:
+    """The codes the page posts back, when each is an unused recovery code of `user`."""
+    posted = [recovery.normalise(c) for c in request.form.getlist("code")[:recovery.COUNT]]
+    if not posted or not all(recovery.looks_like_recovery_code(c) for c in posted):
+        return []
+    kept = set(db.session.execute(
+        select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).scalars())
+    if not all(recovery.code_hash(c) in kept for c in posted):
+        return []
+    return ["-".join(c[i:i + 4] for i in range(0, recovery.LENGTH, 4)) for c in posted]
 
 
 @bp.post("/sign-in/recovery-codes/download")
 @second_factor_pending
 def recovery_codes_download():
+    """The codes just shown, as a text file: the page posts them back, nothing is kept."""
     user = pending_for("codes")
-    codes = session.get("recovery_codes")
-    if user is None or not codes:
+    if user is None:
         return to_pending_step()
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    codes = _posted_codes(user)
+    if not codes:
+        abort(400)
     body = render_template("auth/recovery_codes.txt", codes=codes, email=user.email,
                            date=format_date(utcnow(), "long"))
     response = make_response(body)

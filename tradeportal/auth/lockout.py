@@ -50,6 +50,19 @@ def register_failure(user: User) -> bool:
     return locked
 
 
+def register_failure_of_nobody() -> None:
+    """The statements of `register_failure` for an address without an account: they change no row."""
+    db.session.execute(
+        update(User).where(User.id == 0).values(failed_attempts=User.failed_attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(User).where(User.id == 0, User.failed_attempts >= MAX_FAILURES)
+        .values(failed_attempts=0, locked_until=utcnow() + LOCK_DURATION)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def reset_failures(user: User) -> None:
     """After a complete sign-in: the count starts again from zero."""
     if user.failed_attempts or user.locked_until is not None:

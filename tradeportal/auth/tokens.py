@@ -50,7 +50,7 @@ def issue(user: User, purpose: str) -> str:
 
 def find(token: str | None, purpose: str) -> AccountToken | None:
     """The row of `token` whatever its state (used, expired), or None."""
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or "\x00" in token:
         return None
     return db.session.execute(
         select(AccountToken).where(AccountToken.token_hash == _hash(token), AccountToken.purpose == purpose)
