@@ -59,6 +59,49 @@ def test_a_one_page_pdf_renders_quickly_once_warm(app):
     assert min(timings) <= PDF_ONE_PAGE_SECONDS, f"one-page PDF: {min(timings) * 1000:.0f} ms"
 
 
+
+def test_weasyprint_is_imported_when_the_app_is_created_not_in_a_request():
+    import subprocess
+    import sys
+
+    probe = ("import sys; from tradeportal import create_app; "
+             "create_app({'ENVIRONMENT': 'testing', 'SECRET_KEY': 'x', 'SQLALCHEMY_DATABASE_URI': 'sqlite://'}); "
+             "print('weasyprint' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().endswith("True"), result.stderr[-2000:]
+
+
+def test_pdf_rendering_is_bounded_by_its_slots_and_answers_503_when_they_stay_taken(app, monkeypatch):
+    import threading
+
+    from tradeportal.pdf import PdfBusy, rendering_slot
+
+    monkeypatch.setitem(app.config, "PDF_CONCURRENCY", 1)
+    monkeypatch.setitem(app.config, "PDF_WAIT_SECONDS", 0.05)
+    outcome = []
+
+    def another_request():
+        with app.test_request_context():
+            try:
+                with rendering_slot():
+                    outcome.append("rendered")
+            except PdfBusy as error:
+                outcome.append(error.code)
+
+    with app.test_request_context():
+        with rendering_slot():  # the one slot is taken (a file lock: other worker processes see it too)
+            waiting = threading.Thread(target=another_request)
+            waiting.start()
+            waiting.join()
+    assert outcome == [503]
+    another_request()  # the slot is free again
+    assert outcome == [503, "rendered"]
+
+    with app.test_request_context("/partners/1/documents/receipts/1.pdf?lang=en"):
+        response = app.make_response(app.handle_user_exception(PdfBusy()))  # the error page a view would give
+    assert response.status_code == 503 and "Try again in a few seconds" in response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"
+
 # --- the cached date formatter gives flask_babel's text --------------------------------------
 
 @pytest.mark.parametrize("locale", ["fr", "en", "de"])
@@ -125,3 +168,56 @@ def test_default_limits_bring_the_before_request_pass_back():
     with app.test_request_context():
         assert limiter._middleware_has_work()
     assert [client.get("/open").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+# --- templates build an argument-less link once per mount point ------------------------------
+
+def test_the_templates_url_for_gives_flasks_urls_under_any_mount_point(app):
+    from flask import render_template_string, url_for
+
+    endpoints = ["public.home", "public.help", "auth.sign_in", "dashboard.index", "notifications.index"]
+    template = "{% for e in endpoints %}{{ url_for(e) }}|{% endfor %}{{ url_for('public.feedback', page='/x?y=1') }}"
+    for root in ("", "/portal"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+            expected = "|".join(url_for(e) for e in endpoints) + "|" + url_for("public.feedback", page="/x?y=1")
+            for _ in range(2):  # built, then from the cache
+                assert render_template_string(template, endpoints=endpoints) == expected
+            assert expected.startswith(f"{root}/")
+
+
+# --- templates translate in one call: the same text as Jinja's i18n extension -----------------
+
+@pytest.mark.parametrize("locale", ["fr", "en", "de"])
+def test_the_direct_template_gettext_matches_jinjas(app, locale):
+    import flask_babel
+
+    from tradeportal import i18n
+
+    source = (
+        "{{ _('Back office') }}|{{ _('Notifications, %(count)s unread', count='<b>3</b>') }}|"
+        "{{ gettext('Sign out') }}|{% trans %}Help{% endtrans %}|{% trans n=2 %}Rate: 100%% for {{ n }}{% endtrans %}|"
+        "{% trans %}Done: 100%% sure{% endtrans %}|{{ _('Not in any catalogue: %(x)s', x='&') }}|"
+        "{{ _('Some %% text') }}|{% autoescape false %}{{ _('A <b> %(v)s', v='<i>') }}{% endautoescape %}"
+    )
+    globals_ = app.jinja_env.globals
+    direct = (globals_["_"], globals_["gettext"])
+    with app.test_request_context(), flask_babel.force_locale(locale):
+        ours = app.jinja_env.from_string(source).render()
+        try:
+            i18n.install_template_gettext(app)  # Jinja's own new-style callables again
+            jinjas = app.jinja_env.from_string(source).render()
+        finally:
+            globals_["_"], globals_["gettext"] = direct
+    assert ours == jinjas
+    assert "&lt;b&gt;3&lt;/b&gt;" in ours and "Some % text" in ours  # escaped values, formatted text
+
+
+def test_the_templates_url_for_outside_a_request_is_flasks(app):
+    from flask import render_template_string, url_for
+
+    app.config["SERVER_NAME"] = "portal.example"
+    try:
+        with app.app_context():  # an e-mail or a PDF made by a worker
+            assert render_template_string("{{ url_for('public.help') }}") == url_for("public.help")
+    finally:
+        app.config["SERVER_NAME"] = None

@@ -13,17 +13,17 @@ from tradeportal.access import StaffPermission
 from tradeportal.db import utcnow
 
 # Statements per page for a signed-in member acting for one active partner. The shared part of
-# every signed-in page is 3 statements: the session with its person, the memberships with their
-# partners (header and tenancy), the unread count of the bell.
+# every signed-in page is 2 statements: the session with its person and the unread count of the
+# bell (one statement, auth.sessions), the memberships with their partners (header and tenancy).
 BUDGET = {
-    "dashboard": 8,  # the registrations and the letter steps share one query
-    "inbox": 4,
-    "inbox_filtered": 4,
+    "dashboard": 7,  # the registrations and the letter steps share one query
+    "inbox": 3,
+    "inbox_filtered": 3,
     "search": 2,  # the htmx fragment: no header, so only the session and the search
-    "members": 6,
-    "roles": 5,
-    "staff_queue": 4,
-    "documents": 6,
+    "members": 5,
+    "roles": 4,
+    "staff_queue": 3,
+    "documents": 5,
 }
 
 

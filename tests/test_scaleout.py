@@ -7,6 +7,7 @@ any request:
 - a sign-in made on instance A continues on B, and a sign-out on A ends it on B;
 - a rate limit counts the attempts made on both;
 - a single-use code (the TOTP step) accepted on A is refused on B;
+- a document uploaded through A downloads through B (one upload folder for both);
 - the outbox, worked by two `flask tp send-mail` processes at once, sends each mail once.
 
 Where PostgreSQL or Redis does not answer the test is skipped on a workstation, and
@@ -207,6 +208,61 @@ def test_a_code_accepted_on_one_instance_is_refused_on_the_other(cluster):
     assert first.status_code == 302
     second = Browser().sign_in(b, "replay@scaleout.example", code)
     assert second.status_code == 422, second.status_code  # the step is used: refused on B
+
+
+def _documents_world(engine, email: str) -> tuple[int, pyotp.TOTP]:
+    """A partner with the documents service, a member who may upload and view, a category; the partner's id."""
+    from sqlalchemy import select
+
+    from tests.test_documents_support import add_category
+    from tests.test_roles_support import add_member, add_partner, add_role, grant
+    from tradeportal import create_app
+    from tradeportal.access import Right
+    from tradeportal.account.models import User
+    from tradeportal.extensions import db
+
+    totp = _add_user(engine, email)
+    app = create_app({"ENVIRONMENT": "testing", "SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": PG_URL})
+    with app.app_context():
+        partner = add_partner(db, "Scale Documents SA")
+        grant(db, partner, add_role(db, "scaleout_docs", services="documents"))
+        user = db.session.execute(select(User).where(User.email == email)).scalar_one()
+        add_member(db, partner, user, "member", rights=[Right.UPLOAD_DOCUMENTS, Right.VIEW_DOCUMENTS])
+        add_category(db, "Scale-out evidence")
+        partner_id = partner.id
+        db.session.remove()
+        db.engine.dispose()
+    return partner_id, totp
+
+
+def test_a_document_uploaded_through_one_instance_downloads_through_the_other(cluster):
+    from sqlalchemy import select
+
+    from tests.test_documents_support import PDF
+    from tradeportal.documents.models import Category, Document
+
+    a, b = cluster["a"], cluster["b"]
+    partner_id, totp = _documents_world(cluster["engine"], "documents@scaleout.example")
+    with cluster["engine"].connect() as conn:
+        category_id = conn.execute(select(Category.id).where(Category.name_en == "Scale-out evidence")).scalar_one()
+    browser = Browser()
+    assert browser.sign_in(a, "documents@scaleout.example", totp.now()).status_code == 302
+    base = f"/partners/{partner_id}/documents"
+    step1 = browser.post(f"{a}{base}/upload", {"category": str(category_id), "case_number": "SCALE1"}, f"{a}{base}/upload")
+    assert step1.status_code == 302, step1.text[:500]
+    draft = step1.headers["Location"].split("://", 1)[-1]
+    draft = draft[draft.index("/"):]  # the path, whatever host the redirect names
+    content = PDF + b"% scale-out " + secrets.token_hex(8).encode() + b"\n"
+    added = browser.request("POST", f"{a}{draft}/files", data={"csrf_token": browser.csrf(f"{a}{draft}")},
+                            files={"files": ("proof.pdf", content, "application/pdf")})
+    assert added.status_code == 302, added.text[:500]
+    assert browser.post(f"{a}{draft}/send", {}, f"{a}{draft}").status_code == 302
+    with cluster["engine"].connect() as conn:
+        document_id = conn.execute(select(Document.id).where(Document.display_name == "proof.pdf")).scalar_one()
+    listing = browser.get(f"{b}{base}")
+    assert listing.status_code == 200 and "proof.pdf" in listing.text
+    download = browser.get(f"{b}{base}/{document_id}/download")
+    assert download.status_code == 200 and download.content == content  # the bytes A stored, read by B
 
 
 def test_two_mail_workers_send_each_message_once(cluster):

@@ -56,9 +56,12 @@ def register(app: Flask) -> None:
         status = error.code or 500
         title, detail = MESSAGES.get(status, (error.name, error.description))
         response = _render(status, title, detail)
-        if status == 405 and getattr(error, "valid_methods", None):
+        # The headers the error carries for the client (Allow on 405, Retry-After on 429/503).
+        carried = [(k, v) for k, v in error.get_headers() if k in ("Allow", "Retry-After")]
+        if carried:
             response = app.make_response(response)
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+            for key, value in carried:
+                response.headers[key] = value
         return response
 
     @app.errorhandler(InternalServerError)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from flask import g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from ..account.models import User
@@ -99,17 +99,40 @@ def session_alive(row: UserSession, now=None) -> bool:
     )
 
 
+_statements: dict = {}
+
+
+def _session_statement():
+    """The session row, its person and the bell's unread count: one statement, as every signed-in
+    page needs all three (the count is kept for notifications.services.badge). Built once: the
+    statement and its cache key cost more Python than running it."""
+    stmt = _statements.get("session")
+    if stmt is None:
+        from ..notifications.services import unread_count_subquery
+
+        stmt = _statements["session"] = (
+            select(UserSession, unread_count_subquery(bindparam("user_id")))
+            .where(UserSession.token_hash == bindparam("token_hash"))
+            .options(joinedload(UserSession.user))
+        )
+    return stmt
+
+
 @login_manager.user_loader
 def _load_user(user_id: str):
     token = session.get("sid")
     if not token:
         return None
-    # The session row and its person in one query (every signed-in request pays it).
-    row = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _hash(token)).options(joinedload(UserSession.user))
-    ).scalar_one_or_none()
-    if row is None or str(row.user_id) != str(user_id):
+    try:
+        claimed = int(user_id)
+    except (TypeError, ValueError):
         return None
+    from ..notifications.services import remember_badge  # notifications imports this module
+
+    found = db.session.execute(_session_statement(), {"token_hash": _hash(token), "user_id": claimed}).one_or_none()
+    if found is None or found[0].user_id != claimed:
+        return None
+    row, unread = found
     now = utcnow()
     if not session_alive(row, now):
         if row.ended_at is None:
@@ -121,6 +144,7 @@ def _load_user(user_id: str):
         row.last_seen_at = now
         db.session.commit()
     g.user_session = row
+    remember_badge(row.user_id, unread)
     return row.user
 
 

@@ -35,7 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g
+from flask import current_app, g, has_app_context
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -162,6 +162,7 @@ def create_notifications(users: Iterable[User], kind: str, subject=None, body=No
         return []
     db.session.add_all(rows)
     db.session.flush()  # ids for the links in the e-mails
+    forget_badge()
     for user, row in zip(users, rows):
         if user.email and (urgent or user.email_notifications):
             _queue_email(user, row)
@@ -200,8 +201,8 @@ def notify_partner(partner_id: int, right, kind: str, subject=None, body=None, *
 
 # --- the badge -----------------------------------------------------------------
 
-def unread_count(user_id: int) -> int:
-    """Unread notifications, counted up to BADGE_CAP + 1 on the partial index."""
+def unread_count_subquery(user_id: int):
+    """The badge's count as a scalar subquery, for a statement that asks something else as well."""
     capped = (
         select(Notification.id)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
@@ -209,19 +210,32 @@ def unread_count(user_id: int) -> int:
         .limit(BADGE_CAP + 1)
         .subquery()
     )
-    return db.session.execute(select(func.count()).select_from(capped)).scalar_one()
+    return select(func.count()).select_from(capped).scalar_subquery()
+
+
+def unread_count(user_id: int) -> int:
+    """Unread notifications, counted up to BADGE_CAP + 1 on the partial index."""
+    return db.session.execute(select(unread_count_subquery(user_id))).scalar_one()
 
 
 def badge(user) -> int:
-    """The unread count for this request: one query, however often a page asks."""
+    """The unread count for this request: one query, however often a page asks (none when the
+    session check already brought it, see `remember_badge`)."""
     cache = g.setdefault("notification_badge", {})
     if user.id not in cache:
         cache[user.id] = unread_count(user.id)
     return cache[user.id]
 
 
+def remember_badge(user_id: int, count: int) -> None:
+    """Keep a count read by another statement of this request (auth.sessions loads it with the session)."""
+    g.setdefault("notification_badge", {})[user_id] = count
+
+
 def forget_badge() -> None:
-    g.pop("notification_badge", None)
+    """Notifications changed in this request: the badge counts again when it is next shown."""
+    if has_app_context():
+        g.pop("notification_badge", None)
 
 
 def badge_label(count: int) -> str:
@@ -270,6 +284,7 @@ def mark_read(notification: Notification) -> bool:
         .values(read_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
+    forget_badge()
     return result.rowcount == 1
 
 
@@ -278,6 +293,7 @@ def mark_unread(notification: Notification) -> bool:
         return False
     notification.read_at = None
     db.session.flush()
+    forget_badge()
     return True
 
 
@@ -289,4 +305,5 @@ def mark_all_read(user) -> int:
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    forget_badge()
     return result.rowcount

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import abort, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from ..access import Right
@@ -34,13 +34,17 @@ def active_memberships(user) -> list[Membership]:
     key = ("tp.active_memberships", user.id)
     rows = store.get(key)
     if rows is None:
-        rows = store[key] = list(db.session.execute(
-            select(Membership).join(Partner, Partner.id == Membership.partner_id)
-            .where(Membership.user_id == user.id, Partner.status == PartnerStatus.ACTIVE)
-            .order_by(Partner.name_search)
-            .options(contains_eager(Membership.partner))  # the partner comes with the row: no second query
-        ).scalars())
+        rows = store[key] = list(db.session.execute(_MEMBERSHIPS, {"user_id": user.id}).scalars())
     return rows
+
+
+# Built once (every signed-in page runs it): building it and its cache key cost more than running it.
+_MEMBERSHIPS = (
+    select(Membership).join(Partner, Partner.id == Membership.partner_id)
+    .where(Membership.user_id == bindparam("user_id"), Partner.status == PartnerStatus.ACTIVE)
+    .order_by(Partner.name_search)
+    .options(contains_eager(Membership.partner))  # the partner comes with the row: no second query
+)
 
 
 def acting_membership(user) -> Membership | None:
