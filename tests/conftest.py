@@ -274,3 +274,15 @@ def smtp(app, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_PORT", port)
     yield inbox
     controller.stop()
+
+
+@pytest.fixture
+def no_rate_limits():
+    """The limiter off for the test, whatever a test app made earlier in the run switched on
+    (modules take it with `pytestmark = pytest.mark.usefixtures("no_rate_limits")`)."""
+    from tradeportal.extensions import limiter
+
+    enabled = limiter.enabled
+    limiter.enabled = False
+    yield
+    limiter.enabled = enabled

@@ -16,14 +16,7 @@ from tradeportal.auth.models import RecoveryCode, UserSession
 PASSWORD = "Correct-Horse-Battery-42"
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 @pytest.fixture

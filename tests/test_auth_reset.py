@@ -20,14 +20,7 @@ NEW = "orange kettle under the bridge"
 STRIP = re.compile(r'content="[^"]+"|value="[^"]*"')
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 def ask(client, email):

@@ -22,14 +22,7 @@ from tradeportal.public.models import TermsVersion
 PASSWORD = "Correct-Horse-Battery-42"
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 def sign_in(client, user, code=None):

@@ -19,14 +19,7 @@ PASSWORD = "Correct-Horse-Battery-42"
 STRIP = re.compile(r'content="[^"]+"|value="[^"]*"')
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 def password_step(client, email, password=PASSWORD):

@@ -19,14 +19,7 @@ PASSWORD = "mauve lettuce tractor glacier"
 CSRF = re.compile(r'content="[^"]+"|name="csrf_token" type="hidden" value="[^"]+"|value="[^"]*"')
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False  # a test app made earlier in the run may have switched it on
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 @pytest.fixture

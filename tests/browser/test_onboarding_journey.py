@@ -17,14 +17,7 @@ PASSWORD = "mauve lettuce tractor glacier"
 LOCALE_INDEX = {"fr": 0, "en": 1, "de": 2}
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 @pytest.fixture

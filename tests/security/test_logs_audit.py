@@ -71,14 +71,7 @@ def capture():
     portal.setLevel(previous[1])
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits():
-    from tradeportal.extensions import limiter
-
-    enabled = limiter.enabled
-    limiter.enabled = False
-    yield
-    limiter.enabled = enabled
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 
 def app_formatter(app) -> logging.Formatter:
