@@ -6,7 +6,8 @@ import importlib
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, Request, current_app, g, has_request_context, request, url_for
+from werkzeug.utils import cached_property
 
 from . import access, i18n
 from .config import LOCALES, load_config
@@ -16,6 +17,28 @@ from . import extensions as ext
 AREAS = ("public", "auth", "onboarding", "account", "partners", "roles", "notifications", "documents", "dashboard", "staff", "api")
 
 log = logging.getLogger(__name__)
+
+
+class NulFreeRequest(Request):
+    """A request whose form and query values hold no NUL character.
+
+    No one types one, no field accepts one, and PostgreSQL refuses it in text: a NUL that a
+    client sends is dropped here, once, instead of failing in whichever query meets it.
+    """
+
+    @staticmethod
+    def _without_nul(values, storage):
+        if not any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            return values
+        return storage([(key.replace("\x00", ""), value.replace("\x00", "")) for key, value in values.items(multi=True)])
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.__dict__["form"] = self._without_nul(self.__dict__["form"], self.parameter_storage_class)
+
+    @cached_property
+    def args(self):
+        return self._without_nul(super().args, self.parameter_storage_class)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,6 +60,8 @@ def create_app(config: dict | None = None) -> Flask:
     ext.babel.init_app(app, locale_selector=i18n.select_locale)
     ext.limiter.init_app(app)
     ext.htmx.init_app(app)
+    # After htmx-flask, which sets its own request class: ours extends whichever is there.
+    app.request_class = type("PortalRequest", (NulFreeRequest, app.request_class), {})
 
     from . import models  # noqa: F401 - every table known to SQLAlchemy and Alembic
 
