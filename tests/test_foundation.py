@@ -249,3 +249,14 @@ def test_a_nul_character_sent_in_a_form_or_query_is_dropped(app):
         assert request.form["text"] == "xy" and request.form["name"] == "v"
     with app.test_request_context("/?q=plain", method="POST", data={"text": "plain"}):
         assert request.args["q"] == "plain" and request.form["text"] == "plain"
+
+
+def test_a_multipart_part_without_a_name_does_not_break_the_nul_filter():
+    from werkzeug.datastructures import MultiDict
+
+    from tradeportal import NulFreeRequest
+
+    cleaned = NulFreeRequest._without_nul(MultiDict([(None, "a\x00b"), ("k", "v")]), MultiDict)
+    assert list(cleaned.items(multi=True)) == [(None, "ab"), ("k", "v")]
+    untouched = MultiDict([(None, "plain")])
+    assert NulFreeRequest._without_nul(untouched, MultiDict) is untouched

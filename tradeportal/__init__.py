@@ -28,9 +28,16 @@ class NulFreeRequest(Request):
 
     @staticmethod
     def _without_nul(values, storage):
-        if not any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+        def has_nul(text) -> bool:
+            return isinstance(text, str) and "\x00" in text
+
+        def clean(text):
+            return text.replace("\x00", "") if isinstance(text, str) else text  # a multipart part may have no name
+
+        pairs = list(values.items(multi=True))
+        if not any(has_nul(key) or has_nul(value) for key, value in pairs):
             return values
-        return storage([(key.replace("\x00", ""), value.replace("\x00", "")) for key, value in values.items(multi=True)])
+        return storage([(clean(key), clean(value)) for key, value in pairs])
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
