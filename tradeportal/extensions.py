@@ -1,6 +1,7 @@
 """Extensions, created unbound; `create_app` binds them. No import-time side effects."""
 from __future__ import annotations
 
+import flask_babel
 from flask_babel import Babel
 from flask_babel.speaklater import LazyString
 from flask_limiter import Limiter
@@ -68,3 +69,21 @@ def _lazy_string_as_text(self) -> str:
 
 
 LazyString.__html__ = _lazy_string_as_text
+
+_lazy_catalogues: dict = {}
+
+
+def _lazy_string_text(self) -> str:
+    # A lazy message (`_l("…")`: form labels, validation messages, notification kinds) is read
+    # on every page that shows it. flask_babel's gettext finds the domain, the locale and its
+    # catalogue on each reading; the catalogue of the locale chosen for this request is reused
+    # instead (as the templates' `_()` does). Other lazy strings go the usual way.
+    if self._func is flask_babel.gettext and len(self._args) == 1:
+        from .i18n import _request_translations
+
+        text = _request_translations(_lazy_catalogues).ugettext(self._args[0])
+        return text % self._kwargs if self._kwargs else text
+    return str(self._func(*self._args, **self._kwargs))
+
+
+LazyString.__str__ = _lazy_string_text

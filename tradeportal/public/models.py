@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import get_locale
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,7 +14,10 @@ class Trilingual:
     """Mixin for rows with <field>_fr, <field>_en and <field>_de columns."""
 
     def localized(self, field: str, locale: str | None = None) -> str:
-        locale = locale or str(get_locale() or "fr")
+        if locale is None:
+            from ..i18n import current_language
+
+            locale = current_language()
         value = getattr(self, f"{field}_{locale}", None)
         if value:
             return value
