@@ -5,7 +5,9 @@ row in the same transaction as the action that causes it: if the action rolls
 back, no e-mail exists. After the request's commit the new rows are delivered
 (SMTP when TRADEPORTAL_SMTP_HOST is set, else appended to instance/mail.log);
 `flask tp send-mail` retries failures with back-off. A row is claimed with a
-conditional UPDATE before sending, so two workers never send it twice.
+conditional UPDATE before sending, so two workers never send it twice. A worker
+killed after the server accepted a message and before it recorded that sends it
+again once the claim has run out: at least once, never lost.
 """
 from __future__ import annotations
 
@@ -162,12 +164,21 @@ def _transmit(email: EmailMessage) -> None:
             fh.write(email.get_body(("plain",)).get_content())
             fh.write("\n")
         return
-    with smtplib.SMTP(host, config["SMTP_PORT"], timeout=15) as smtp:
+    smtp = smtplib.SMTP(host, config["SMTP_PORT"], timeout=15)
+    try:
         if config.get("SMTP_STARTTLS"):
             smtp.starttls(context=ssl.create_default_context())
         if config.get("SMTP_USER"):
             smtp.login(config["SMTP_USER"], config.get("SMTP_PASSWORD") or "")
         smtp.send_message(email)
+    except BaseException:
+        smtp.close()
+        raise
+    # The server has accepted the message: a failed goodbye must not make it look unsent (and sent again).
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def deliver_one(message_id: int) -> bool:
@@ -188,12 +199,27 @@ def deliver_one(message_id: int) -> bool:
         db.session.commit()
         log.warning("mail %s not sent (attempt %s): %s", message.id, message.attempts, message.last_error)
         return False
-    message.sent_at = utcnow()
-    message.attempts += 1
-    message.claimed_until = None
-    message.last_error = None
-    db.session.commit()
+    _record_sent(message_id, message.claim_token)
     return True
+
+
+def _record_sent(message_id: int, claim_token: str, tries: int = 3) -> None:
+    """The message has left: record it, trying again after an error, since a message whose
+    claim runs out unrecorded is sent again by the next pass."""
+    for attempt in range(1, tries + 1):
+        try:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == claim_token)
+                .values(sent_at=utcnow(), attempts=OutboxMessage.attempts + 1, claimed_until=None, last_error=None)
+            )
+            db.session.commit()
+            return
+        except Exception:  # noqa: BLE001 - retried; the last error is raised
+            db.session.rollback()
+            log.exception("mail %s was sent but not recorded as sent (try %s of %s)", message_id, attempt, tries)
+            if attempt == tries:
+                raise
 
 
 def send_due(limit: int = 100) -> tuple[int, int]:

@@ -107,8 +107,9 @@ def check_one(incoming: IncomingFile) -> CheckedFile | FileError:
 def _store(upload: Upload, checked: CheckedFile, incoming: IncomingFile, status: str, now: datetime | None) -> Document:
     storage = get_storage()
     name = new_name()
-    sha256, size = storage.put(name, incoming.stream)
+    # Tracked before it is written: a failure inside or right after `put` must not leave it behind.
     track_new(db.session, storage, name)  # deleted again unless this transaction commits
+    sha256, size = storage.put(name, incoming.stream)
     document = Document(
         partner_id=upload.partner_id, upload=upload, category_id=upload.category_id, case_number=upload.case_number,
         display_name=checked.display_name, stored_name=name, sha256=sha256, size=size,
