@@ -41,13 +41,27 @@ the exempt routes are counted. A valid token is accepted (the check is not vacuo
 The matrix of part 1 proves that no GET, whoever sends it, changes the database, except
 the documented bookkeeping below."""),
     ("3 fuzzing", "3. Fuzzing of forms and API bodies", "ASVS V1, V2 (encoding, validation)", """
-First slice (`test_fuzz_forms.py`): the forms before sign-in and half-way through it
-(sign-in, forgot-password, sign-up, feedback, second factor, enrolment). Each form's fields are
-read from its own page; hypothesis fills them with Unicode, zero-width and right-to-left
-characters, NUL and control characters, very long values, HTML, SQL and template payloads.
-No answer may be 5xx, no payload may come back unescaped, and on a 422 the text typed in a
-plain field is shown again. 15 examples per form on every run, 200 in the `slow` variant.
-Not covered yet: the forms of signed-in pages and the API bodies."""),
+hypothesis fills forms and API bodies with Unicode, zero-width and right-to-left characters,
+NUL and control characters, very long values, HTML, SQL and template payloads (the values and
+checks are shared, `tests/security/fuzzing.py`). Forms before sign-in and half-way through it
+(`test_fuzz_forms.py`: sign-in, forgot-password, sign-up, feedback, second factor, enrolment):
+each form's fields are read from its own page. Signed-in forms (`test_fuzz_signed_in.py`):
+found, not listed: every GET route the access matrix can build is fetched as an actor who may
+use it (administrator of partner A, staff member with every permission, the person without a
+partner, the owner of a person's object) and every post form with a field to fill in is fuzzed
+once per route pattern of its action, every field included (hidden ones, options, checkbox
+and button values); the world is put back row by row after each form and whenever a form ended
+the session. For every form: no answer may be 5xx, no payload may come back unescaped, and on a
+422 the text typed in a plain field is shown again. API bodies (`test_fuzz_api.py`): every POST,
+PUT and PATCH of the OpenAPI document, with a valid bearer token of partner A (client
+credentials for the token endpoint); bodies in the declared content type with hostile,
+wrongly typed, missing and unknown fields and hostile files, or unexpected bodies (deeply
+nested or huge JSON, bytes under a random content type). No answer may be 5xx, an error must
+be a JSON problem (the OAuth error at the token endpoint) that parses and echoes no markup
+unescaped, and a 4xx may change no table. 15 examples per form and operation on every run,
+200 in the `slow` variants. The POST routes of the pages not fuzzed as a form are listed below:
+a button without a field, or a form the world does not show (sign-out, links from e-mails,
+actions on objects in another state); the access matrix and the CSRF part call them all."""),
     ("4 brute force and enumeration", "4. Brute force and enumeration", "NIST SP 800-63B §5.2.2, ASVS V6.3", """
 Thresholds (`test_bruteforce.py`, through HTTP, time moved with time_machine): password, TOTP
 code and recovery code share one counter per account; after 10 consecutive failures the
@@ -98,9 +112,27 @@ HSTS over HTTPS only. Downloaded files carry the stricter `default-src 'none'; s
 Every browser test (Chromium through Playwright, `tests/browser`) listens for
 `securitypolicyviolation` on every page it opens and fails on the first one."""),
     ("8 crash consistency", "8. Crash consistency", "ASVS V2.3 (business logic)", """
-Not built yet: faults injected between the steps of registration, upload, role decision
-and notification fan-out must leave no partial rows, no orphan files, no e-mail sent for
-an action that did not happen."""),
+Flows (`test_crash_consistency.py`, through the real routes): registration (take-over from the
+register, the agency's check of a manual entry, the letter's code, a request to join), upload
+(files added to a draft, the draft sent, the API upload), the agency's role decision (approve,
+reject), the fan-out of a notification to a partner's members (a document processed) and of an
+agency notice by the worker, and the outbox worker's delivery. The steps are not listed by hand:
+one run of the action under `sys.setprofile` (`tests/security/faults.py`) records every call of
+the portal's own functions made inside the service the view calls, in order and per occurrence,
+plus each SQL write and each commit or savepoint release; a new step is faulted the day it
+appears. Each step in turn then raises an exception (the function object itself is swapped, so
+every reference to it is caught; calls made by templates belong to the step that renders).
+After each fault the person gets the error page (or the API's problem JSON), every table holds
+exactly what it held before, no file lies in the storage folder without its row, no e-mail is
+queued or delivered to the test SMTP server, and the same action then succeeds (no lock, no
+stuck state). For the notice fan-out each batch is one transaction: after a fault the notified
+people are exactly those up to the cursor, each once with their e-mail, and the next pass
+finishes. For the outbox a fault at any step of a delivery (and an SMTP refusal, a failed QUIT
+after the 250) neither loses the message nor sends it twice, with one exception counted below:
+a crash after the server accepted a message and before any line of the recording ran cannot be
+told from a crash before sending, so the message is sent again (at least once, never lost). The
+quick variant faults 6 boundaries spread over each flow, every commit and the first step after
+each file change; the `slow` variant faults every step."""),
     ("9 logs and audit", "9. Logs and audit", "ASVS V16 (logging)", """
 The sensitive flows run through HTTP (sign-up, confirmation link, enrolment, sign-in with
 password and code and with a recovery code, failures and a lock-out, password change,
@@ -260,7 +292,8 @@ def _summary(key: str, entry: dict) -> str:
     if key.startswith("7 headers (browser"):
         return f"{get('pages_observed')} pages, {get('csp_violations')} CSP violations"
     if key.startswith("3 "):
-        return f"{get('forms')} forms, {get('examples')} examples, {get('failures')} failures"
+        api = f", {get('api_bodies')} API bodies" if get("api_bodies") is not None else ""
+        return f"{get('forms')} forms{api}, {get('examples')} examples, {get('failures')} failures"
     if key.startswith("4 "):
         kinds = {k[len("threshold_"):]: v for k, v in entry.items() if k.startswith("threshold_")}
         timings = {k[len("timing_"):]: v for k, v in entry.items() if k.startswith("timing_")}
@@ -268,6 +301,10 @@ def _summary(key: str, entry: dict) -> str:
         worst = max((v.get("difference_percent", 0) for v in timings.values()), default=None)
         timing = f"; timing differs by at most {worst} % ({len(timings)} forms)" if worst is not None else ""
         return f"{held}/{len(kinds)} thresholds hold{timing}"
+    if key.startswith("8 "):
+        return (f"{get('flows')} flows, {get('faults_injected')} faults injected, {get('partial_states')} partial "
+                f"states, {get('orphan_files')} orphan files, {get('mails_for_failed_actions')} mails for failed "
+                f"actions")
     if key.startswith("9 "):
         return f"{get('secrets_searched')} secrets, {get('leaks')} leaks, {len(get('known_findings') or [])} known"
     if key.startswith("10 "):
