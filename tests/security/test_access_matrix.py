@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tradeportal import access
 from tradeportal import extensions as ext
 
@@ -56,6 +58,7 @@ def _back_to(world, reference, baseline, touched, actor):
     return _fresh_world(world), f"rebuilt ({why})"
 
 
+@pytest.mark.timeout(1200)  # thousands of cells: minutes on a loaded machine, not a hang
 def test_access_matrix(app, world):
     started = time.monotonic()
     all_routes = [r for r in routes(app) if r.endpoint in matrix.MATRIX]
