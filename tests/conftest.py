@@ -26,6 +26,43 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "Correct-Horse-Battery-42"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
+# --- argon2id at a small cost -------------------------------------------------------------------
+# The portal hashes with argon2id at its production cost (64 MiB, 3 passes, 4 lanes): about 0.2 s
+# a hash or a check on these machines. The suite makes and checks thousands of passwords, so
+# it uses the same algorithm at a small cost; the hashes are still real argon2id (verified,
+# refused, rehashed the same way). Tests marked `real_argon2` (the timing of answers for known
+# and unknown accounts, the production parameters) get the production hasher back.
+_PRODUCTION_ARGON2: dict = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _argon2_at_a_small_cost():
+    from argon2 import PasswordHasher
+
+    from tradeportal.auth import passwords
+
+    production = _PRODUCTION_ARGON2["pair"] = (passwords._hasher, passwords._DUMMY_HASH)
+    small = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._hasher, passwords._DUMMY_HASH = small, small.hash("not a real password, only for equal timing")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = production
+
+
+@pytest.fixture(autouse=True)
+def _production_argon2_when_marked(request, _argon2_at_a_small_cost):
+    if request.node.get_closest_marker("real_argon2") is None:
+        yield
+        return
+    from tradeportal.auth import passwords
+
+    small = (passwords._hasher, passwords._DUMMY_HASH)
+    passwords._hasher, passwords._DUMMY_HASH = _PRODUCTION_ARGON2["pair"]
+    try:
+        yield
+    finally:
+        passwords._hasher, passwords._DUMMY_HASH = small
+
+
 
 def pytest_sessionstart(session):
     """Compile the catalogues, so that a plain `pytest` tests what `make run` serves."""

@@ -42,6 +42,14 @@ def test_the_first_part_of_the_address_is_refused_case_insensitively():
     assert passwords.password_problem("jo jumps over the fence", "jo@example.com") is None
 
 
+@pytest.mark.real_argon2
+def test_production_hashes_use_argon2id_at_its_production_cost():
+    hashed = passwords.hash_password("mauve lettuce tractor glacier")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # argon2-cffi's RFC 9106 low-memory profile
+    assert passwords.verify_password(hashed, "mauve lettuce tractor glacier")
+    assert passwords._DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # unknown accounts: the same work
+
+
 def test_hashes_are_argon2id_and_verify():
     hashed = passwords.hash_password("mauve lettuce tractor glacier")
     assert hashed.startswith("$argon2id$")
