@@ -21,17 +21,19 @@ CI = bool(os.environ.get("CI"))
 ON_POSTGRESQL = os.environ.get("TRADEPORTAL_TEST_DATABASE_URL", "").startswith("postgresql")
 CSRF_INPUT = re.compile(r'(name="csrf_token"[^>]*value=")[^"]*(")|(<meta name="csrf-token" content=")[^"]*(")')
 
-_hash: str | None = None
+_hashes: dict = {}
 _counter = iter(range(1, 10_000_000))
 
 
 def password_hash() -> str:
-    global _hash
-    if _hash is None:
-        from tradeportal.auth.passwords import hash_password
+    """TEST_PASSWORD hashed once per hasher in use (the suite's small cost, or the production
+    cost in tests marked `real_argon2`, whose timing must not include a rehash)."""
+    from tradeportal.auth import passwords
 
-        _hash = hash_password(TEST_PASSWORD)
-    return _hash
+    key = id(passwords._hasher)
+    if key not in _hashes:
+        _hashes[key] = passwords.hash_password(TEST_PASSWORD)
+    return _hashes[key]
 
 
 def new_user(prefix: str = "b", **fields):
