@@ -214,21 +214,27 @@ def make_user(db):
 @pytest.fixture
 def login_as(app, client, db):
     """Sign `user` in on the test client through a real server-side session row."""
+
+    def do_login(user, test_client=None):
+        return sign_in_client(test_client or client, user)
+
+    return do_login
+
+
+def sign_in_client(test_client, user, user_agent: str = "pytest"):
+    """`test_client` signed in as `user` through a real server-side session row (no password, no code)."""
     from tradeportal.auth.models import UserSession
     from tradeportal.auth.sessions import _hash
 
-    def do_login(user, test_client=None):
-        test_client = test_client or client
-        token = secrets.token_urlsafe(32)
-        db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, ip_address="127.0.0.1", user_agent="pytest"))
-        db.session.commit()
-        with test_client.session_transaction() as sess:
-            sess["sid"] = token
-            sess["_user_id"] = str(user.id)
-            sess["_fresh"] = True
-        return test_client
-
-    return do_login
+    token = secrets.token_urlsafe(32)
+    ext.db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, ip_address="127.0.0.1",
+                                   user_agent=user_agent))
+    ext.db.session.commit()
+    with test_client.session_transaction() as sess:
+        sess["sid"] = token
+        sess["_user_id"] = str(user.id)
+        sess["_fresh"] = True
+    return test_client
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from tests.conftest import CSRF_META, TEST_PASSWORD, PortalClient, _empty_tables
+from tests.conftest import CSRF_META, TEST_PASSWORD, PortalClient, _empty_tables, sign_in_client
 from tradeportal import extensions as ext
 from tradeportal.access import Right, StaffPermission
 
@@ -276,21 +276,11 @@ class World:
         return client
 
     def _new_client(self, actor: str) -> PortalClient:
-        from tradeportal.auth.models import UserSession
-        from tradeportal.auth.sessions import _hash
         from tradeportal.db import utcnow
 
         client = self.app.test_client()
         if actor in SIGNED_IN_ACTORS:
-            token = secrets.token_urlsafe(32)
-            user = self.users[actor]
-            self.db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, ip_address="127.0.0.1",
-                                            user_agent="security battery"))
-            self.db.session.commit()
-            with client.session_transaction() as sess:
-                sess["sid"] = token
-                sess["_user_id"] = str(user.id)
-                sess["_fresh"] = True
+            sign_in_client(client, self.users[actor], user_agent="security battery")
         elif actor == "pending":
             with client.session_transaction() as sess:
                 sess["pending_user_id"] = self.users["pending"].id

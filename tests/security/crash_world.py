@@ -3,7 +3,6 @@ and the checks every fault is judged by (the error page, files without a row). B
 from __future__ import annotations
 
 import itertools
-import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -100,19 +99,9 @@ def category():
 
 def client_of(app, user):
     """A test client signed in as `user` through a real server-side session row (as login_as does)."""
-    from tradeportal.auth.models import UserSession
-    from tradeportal.auth.sessions import _hash
+    from tests.conftest import sign_in_client
 
-    client = app.test_client()
-    token = secrets.token_urlsafe(32)
-    ext.db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, ip_address="127.0.0.1",
-                                   user_agent="crash battery"))
-    ext.db.session.commit()
-    with client.session_transaction() as sess:
-        sess["sid"] = token
-        sess["_user_id"] = str(user.id)
-        sess["_fresh"] = True
-    return client
+    return sign_in_client(app.test_client(), user, user_agent="crash battery")
 
 
 def count(model, *where) -> int:
