@@ -88,9 +88,7 @@ def chosen_babel_locale():
 
 def current_language(default: str = "fr") -> str:
     """"fr", "en" or "de" for this request: flask_babel's choice, made once per request."""
-    locale = chosen_babel_locale()
-    if locale is None:
-        locale = flask_babel.get_locale()
+    locale = _chosen_locale()
     return str(locale) if locale is not None else default
 
 
