@@ -182,3 +182,21 @@ def test_a_recovery_code_from_enrolment_signs_in_once(client, app, newcomer, db)
     third = app.test_client()
     password_step(third, newcomer)
     assert third.post_form("/sign-in/code", {"code": code}, token_from="/sign-in/code").status_code == 422
+
+
+def test_the_candidate_secret_is_kept_on_the_server_not_in_the_cookie(app, client, newcomer, db):
+    password_step(client, newcomer)
+    _body, secret = enrolment_page(client)
+    plain = secret.replace(" ", "")
+    db.session.refresh(newcomer)
+    assert newcomer.totp_candidate_secret == plain
+    # The session cookie is signed, not encrypted: the secret must not be readable in it.
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert plain not in repr(serializer.loads(cookie.value))
+    # Starting again with a new cookie (another browser) offers the same key: the app may hold it already.
+    client.delete_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    response, _totp = enrol(client, newcomer)
+    assert response.status_code == 200
+    db.session.refresh(newcomer)
+    assert newcomer.totp_secret == plain and newcomer.totp_candidate_secret is None

@@ -86,3 +86,27 @@ def test_send_mail_command_runs_one_pass(app, db, smtp):
     assert result.exit_code == 0, result.output
     assert "sent 1" in result.output
     assert len(smtp.messages) == 1
+
+
+def test_one_message_that_cannot_be_claimed_does_not_stop_the_pass(app, db, smtp, monkeypatch):
+    import tradeportal.mail as mail
+
+    with app.test_request_context("/"):
+        first = queue_mail("anna@example.com", "security_notice", "fr", subject="A", name="A", message="m")
+        second = queue_mail("ben@example.com", "security_notice", "fr", subject="B", name="B", message="m")
+        db.session.commit()
+        first_id, second_id = first.id, second.id
+    real_claim = mail._claim
+
+    def failing_claim(message_id):
+        if message_id == first_id:
+            raise RuntimeError("database went away")
+        return real_claim(message_id)
+
+    monkeypatch.setattr(mail, "_claim", failing_claim)
+    assert send_due() == (1, 1)  # the second message went; the first waits for the next pass
+    assert [m.rcpt_tos for m in smtp.messages] == [["ben@example.com"]]
+    monkeypatch.setattr(mail, "_claim", real_claim)
+    assert send_due() == (1, 0)
+    assert db.session.get(OutboxMessage, first_id).sent_at is not None
+    assert db.session.get(OutboxMessage, second_id).sent_at is not None

@@ -235,5 +235,13 @@ def send_due(limit: int = 100) -> tuple[int, int]:
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).scalars().all()
-    sent = sum(1 for message_id in ids if deliver_one(message_id))
+    sent = 0
+    for message_id in ids:
+        # One message's trouble (a database error while claiming or recording it) must not stop
+        # the pass: the message keeps its row and is tried again by a later pass.
+        try:
+            sent += bool(deliver_one(message_id))
+        except Exception:  # noqa: BLE001 - logged; the rest of the batch goes on
+            db.session.rollback()
+            log.exception("outbox message %s could not be handled in this pass; it will be retried", message_id)
     return sent, len(ids) - sent

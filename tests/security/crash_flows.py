@@ -17,8 +17,8 @@ from tradeportal import extensions as ext
 
 from .crash_world import count, grant, member, n, partner, role
 from .crash_world import World, orphan_files, refused  # noqa: F401 - the test module's entry to the world
+from .world_areas import PDF
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TEXT = "Liste des marchandises – Zürich, 3 palettes\n".encode("utf-8")
 
 

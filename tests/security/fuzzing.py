@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from . import figures
+from .world_areas import PDF
 
 PART = "3 fuzzing"
 MARK = "fz7q"
@@ -38,6 +39,14 @@ UNESCAPED = re.compile(rf"<script>{MARK}|<img src=x onerror={MARK}|49{MARK}t|(?:
 FILLABLE = {"text", "email", "tel", "search", "url", "password", "number", "date", "datetime-local", "time",
             "month", "week"}
 NOT_SENT = {"submit", "button", "reset", "image", "file"}
+# What a file field receives: a valid PDF, random bytes, markup, an empty file.
+FILE_CONTENTS = st.one_of(st.just(PDF), st.binary(max_size=2_000),
+                          st.sampled_from([PAYLOADS[0].encode(), b"<html><script>fz7q()</script>",
+                                           b"%PDF-1.4\n" + b"\x00" * 1000, b""]))
+# A file's name: a plain one, a hostile one, a hostile one that ends in .pdf.
+FILE_NAMES = st.one_of(st.just("invoice.pdf"), VALUES, VALUES.map(lambda v: v + ".pdf"))
+# The files of a file field: a valid one half of the time, else up to three hostile ones.
+FILES = st.one_of(st.just([("invoice.pdf", PDF)]), st.lists(st.tuples(FILE_NAMES, FILE_CONTENTS), max_size=3))
 
 
 def examples(default: int) -> int:
@@ -106,16 +115,26 @@ def fields_of(page: str, action: str) -> dict:
 
 def is_fillable(fields: dict) -> bool:
     """A field a person fills in or picks (text-like input, textarea, select, checkbox, radio)."""
-    return any(tag in ("textarea", "select") or (tag == "input" and kind in FILLABLE | {"checkbox", "radio"})
+    return any(tag in ("textarea", "select") or (tag == "input" and kind in FILLABLE | {"checkbox", "radio", "file"})
                for tag, kind, _options in fields.values())
 
 
 def strategy_for(tag: str, kind: str, options: list) -> st.SearchStrategy:
     """Hostile text for every field; the offered values too where the page offers some (so that the
-    form's branches behind a choice are reached)."""
+    form's branches behind a choice are reached); a file field gets files (`as_files` makes them sendable)."""
+    if kind == "file":
+        return FILES
     if options:
         return st.one_of(st.sampled_from(sorted(set(options))), VALUES)
     return VALUES
+
+
+def as_files(values: dict, fields: dict) -> dict:
+    """`values` ready to post: the files of file fields as fresh file objects (hypothesis may replay)."""
+    import io
+
+    return {name: [(io.BytesIO(content), filename) for filename, content in value]
+            if fields.get(name, ("", ""))[1] == "file" else value for name, value in values.items()}
 
 
 def problems(response, sent: dict, kinds: dict) -> list[str]:

@@ -50,7 +50,10 @@ found, not listed: every GET route the access matrix can build is fetched as an 
 use it (administrator of partner A, staff member with every permission, the person without a
 partner, the owner of a person's object) and every post form with a field to fill in is fuzzed
 once per route pattern of its action, every field included (hidden ones, options, checkbox
-and button values); the world is put back row by row after each form and whenever a form ended
+and button values). Forms that only another state shows are reached through it (a manual
+entry awaiting the agency's check for its registrant's edit form, a granted role for the
+staff's revoke form), and the password-reset form through a fresh reset link per example.
+The world is put back row by row after each form and whenever a form ended
 the session. For every form: no answer may be 5xx, no payload may come back unescaped, and on a
 422 the text typed in a plain field is shown again. API bodies (`test_fuzz_api.py`): every POST,
 PUT and PATCH of the OpenAPI document, with a valid bearer token of partner A (client
@@ -60,8 +63,8 @@ nested or huge JSON, bytes under a random content type). No answer may be 5xx, a
 be a JSON problem (the OAuth error at the token endpoint) that parses and echoes no markup
 unescaped, and a 4xx may change no table. 15 examples per form and operation on every run,
 200 in the `slow` variants. The POST routes of the pages not fuzzed as a form are listed below:
-a button without a field, or a form the world does not show (sign-out, links from e-mails,
-actions on objects in another state); the access matrix and the CSRF part call them all."""),
+each is a button without a field to fill in (sign-out, mark as read, withdraw, verify…) or a
+link from an e-mail; the access matrix and the CSRF part call them all."""),
     ("4 brute force and enumeration", "4. Brute force and enumeration", "NIST SP 800-63B §5.2.2, ASVS V6.3", """
 Thresholds (`test_bruteforce.py`, through HTTP, time moved with time_machine): password, TOTP
 code and recovery code share one counter per account; after 10 consecutive failures the

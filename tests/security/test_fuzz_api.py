@@ -34,7 +34,7 @@ from tradeportal import extensions as ext
 
 from . import fuzzing
 from .conftest import diff, snapshot
-from .world_areas import PDF, api_token_for
+from .world_areas import api_token_for
 
 pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
@@ -60,11 +60,6 @@ HOSTILE_JSON = st.one_of(
     st.sampled_from([200, 1_000, 10_000, 100_000]).map(_deep),
     st.sampled_from(['{"a": ', "[1, 2", "\x00", "{\"a\": NaN}", "\ufeff{}", '{"a": 1e999999}', "null", '""']),
 )
-FILE_CONTENTS = st.one_of(st.just(PDF), st.binary(max_size=2_000),
-                          st.sampled_from([fuzzing.PAYLOADS[0].encode(), b"<html><script>fz7q()</script>",
-                                           b"%PDF-1.4\n" + b"\x00" * 1000, b""]))
-
-
 MISSING = object()  # a field left out
 
 
@@ -97,10 +92,7 @@ def _files(schema: dict) -> st.SearchStrategy:
              if p.get("type") == "array" and p.get("items", {}).get("format") == "binary"]
     if not names:
         return st.just({})
-    one = st.tuples(st.one_of(st.just("invoice.pdf"), fuzzing.VALUES, fuzzing.VALUES.map(lambda v: v + ".pdf")),
-                    FILE_CONTENTS)
-    files = st.one_of(st.just([("invoice.pdf", PDF)]), st.lists(one, max_size=3))  # a valid file half of the time
-    return st.fixed_dictionaries({}, optional={n: files for n in names})
+    return st.fixed_dictionaries({}, optional={n: fuzzing.FILES for n in names})
 
 
 class Api:

@@ -30,7 +30,18 @@ _problems = fuzzing.problems
 
 # (route, who fills it in): "anonymous", or a pending sign-in step.
 FORMS = [("/sign-in", "anonymous"), ("/forgot-password", "anonymous"), ("/sign-up", "anonymous"),
-         ("/feedback", "anonymous"), ("/sign-in/code", "second_factor"), ("/sign-in/set-up", "enrol")]
+         ("/feedback", "anonymous"), ("/sign-in/code", "second_factor"), ("/sign-in/set-up", "enrol"),
+         ("/reset-password", "reset")]
+
+
+def _open_reset_link(client, user) -> None:
+    """A fresh reset link opened in `client` (a valid example uses the link up: the next one needs its own)."""
+    from tradeportal.auth import tokens
+    from tradeportal.extensions import db
+
+    token = tokens.issue(user, tokens.RESET_PASSWORD)
+    db.session.commit()
+    assert client.get(f"/reset-password/{token}").status_code == 302
 
 
 def _client(app, db, who):
@@ -39,6 +50,11 @@ def _client(app, db, who):
     client = app.test_client()
     if who == "anonymous":
         return client, None
+    if who == "reset":  # a person who followed the link of a reset e-mail
+        user = new_user("fuzz")
+        db.session.commit()
+        _open_reset_link(client, user)
+        return client, user
     fields = {"totp_secret": None, "totp_enrolled_at": None} if who == "enrol" else {}
     user = new_user("fuzz", **fields)
     db.session.commit()
@@ -64,6 +80,8 @@ def _fuzz(app, db, route, who, examples) -> dict:
         if user is not None:  # ten wrong codes would lock the account and end the fuzzing of this form
             db.session.execute(update(type(user)).where(type(user).id == user.id).values(failed_attempts=0))
             db.session.commit()
+        if who == "reset":
+            _open_reset_link(client, user)
         response = client.post(route + "?lang=en", data={**values, "csrf_token": token})
         count += 1
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1

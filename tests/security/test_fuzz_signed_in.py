@@ -38,9 +38,10 @@ from .sweep import routes, url
 pytestmark = pytest.mark.usefixtures("no_rate_limits")
 
 # Fuzzed by test_fuzz_forms.py (before sign-in, or half-way through it).
-BEFORE_SIGN_IN = {"/sign-in", "/forgot-password", "/sign-up", "/feedback", "/sign-in/code", "/sign-in/set-up"}
+BEFORE_SIGN_IN = {"/sign-in", "/forgot-password", "/sign-up", "/feedback", "/sign-in/code", "/sign-in/set-up",
+                  "/reset-password"}
 # The signed-in forms found on the day this was written; fewer means a form page is no longer reached.
-MIN_FORMS = 36
+MIN_FORMS = 39
 
 
 def _actors(route, entry) -> tuple[str, ...]:
@@ -55,42 +56,77 @@ def _actors(route, entry) -> tuple[str, ...]:
     return ()  # second factor pending, bearer tokens: not signed-in pages
 
 
-def discover(app, world) -> dict[str, dict]:
-    """{route pattern of the action: form} for every fillable post form of the signed-in pages."""
-    adapter = app.url_map.bind("localhost")
-    found: dict[str, dict] = {}
+def _pages(app, world):
+    """(GET address, actor) of every signed-in page to look for forms on."""
     for route in routes(app):
         entry = matrix.MATRIX.get(route.endpoint)
         if route.method != "GET" or entry is None or route.endpoint == "static":
             continue
         for actor in _actors(route, entry):
-            target = url(app, world, route)
-            page = world.client(actor).get(target)
-            if page.status_code != 200 or "html" not in (page.content_type or ""):
+            yield url(app, world, route), actor
+    endpoints = {route.endpoint for route in routes(app)}
+    for endpoint, address, actor in MORE_PAGES:
+        assert endpoint in endpoints, f"MORE_PAGES names {endpoint}, which no longer exists"
+        yield address(world.ids), actor
+
+
+def discover(app, world) -> dict[str, dict]:
+    """{route pattern of the action: form} for every fillable post form of the signed-in pages."""
+    adapter = app.url_map.bind("localhost")
+    found: dict[str, dict] = {}
+    for target, actor in _pages(app, world):
+        page = world.client(actor).get(target)
+        if page.status_code != 200 or "html" not in (page.content_type or ""):
+            continue
+        for form in fuzzing.forms_of(page.get_data(as_text=True)):
+            if form["method"] != "post" or not fuzzing.is_fillable(form["fields"]):
                 continue
-            for form in fuzzing.forms_of(page.get_data(as_text=True)):
-                if form["method"] != "post" or not fuzzing.is_fillable(form["fields"]):
-                    continue
-                action = urlsplit(form["action"] or target)
-                try:
-                    rule, _args = adapter.match(action.path, method="POST", return_rule=True)
-                except HTTPException:
-                    continue
-                if action.path in BEFORE_SIGN_IN or rule.rule in found:
-                    continue
-                found[rule.rule] = {"action": form["action"] or target, "endpoint": rule.endpoint, "actor": actor,
-                                    "page": target, "fields": form["fields"]}
+            action = urlsplit(form["action"] or target)
+            try:
+                rule, _args = adapter.match(action.path, method="POST", return_rule=True)
+            except HTTPException:
+                continue
+            if action.path in BEFORE_SIGN_IN or rule.rule in found:
+                continue
+            found[rule.rule] = {"action": form["action"] or target, "endpoint": rule.endpoint, "actor": actor,
+                                "page": target, "fields": form["fields"]}
     return found
 
 
 def open_more_forms(world) -> None:
-    """The world's unrequested role asks for a contact person: its request page then has fields to fill in."""
-    from sqlalchemy import update
+    """States whose forms the matrix's objects do not show: the world's unrequested role asks for a contact
+    person (its request page then has fields); a manual entry awaits the agency's check (its registrant
+    may still edit it); one of partner A's granted roles is the staff's to revoke."""
+    from sqlalchemy import delete, select, update
 
-    from tradeportal.roles.models import Role
+    from tradeportal.partners.models import Partner, PartnerStatus
+    from tradeportal.roles.models import GrantStatus, Role, RoleRequest
 
-    world.db.session.execute(update(Role).where(Role.id == world.ids["role"]).values(needs_contact=True))
-    world.db.session.commit()
+    db = world.db
+    db.session.execute(update(Role).where(Role.id == world.ids["role"]).values(needs_contact=True))
+    db.session.execute(delete(Partner).where(Partner.registration_key == "security-manual"))
+    manual = Partner(kind="legal_entity", status=PartnerStatus.AWAITING_CHECK, source="manual",
+                     identifier="CHE-400.000.004", registration_key="security-manual", name="Saane Manuell GmbH",
+                     name_search="saane manuell gmbh", legal_form="GmbH", address_line1="Saaneweg 4", postcode="1700",
+                     town="Fribourg", country="CH", locale="en", registered_by_id=world.ids["user_no_partner"])
+    db.session.add(manual)
+    db.session.commit()
+    world.ids["manual_partner"] = manual.id
+    world.ids["granted_role_request"] = db.session.execute(
+        select(RoleRequest.id).where(RoleRequest.partner_id == world.ids["partner_a"],
+                                     RoleRequest.status == GrantStatus.ACTIVE).order_by(RoleRequest.id).limit(1)
+    ).scalar_one()
+
+
+# Forms whose success closes them (the role is revoked: the next example would only be sent back):
+# the world is put back after each example that wrote, so that every example meets the open form.
+ONE_SHOT = {"staff.role_revoke"}
+
+# Pages of forms that only a state made by open_more_forms shows: (endpoint, URL from the world, actor).
+MORE_PAGES = (
+    ("partners.edit_registration", lambda ids: f"/partners/{ids['manual_partner']}/registration/edit", "no_partner"),
+    ("staff.role_revoke", lambda ids: f"/staff/role-requests/{ids['granted_role_request']}/revoke", "staff"),
+)
 
 
 def cheap_passwords(world) -> None:
@@ -140,7 +176,7 @@ def _fuzz(world, form: dict, examples: int, restorer: _Restorer, watch: WriteWat
     kinds = {name: (tag, kind) for name, (tag, kind, _o) in form["fields"].items() if kind not in fuzzing.NOT_SENT}
     strategies = {name: fuzzing.strategy_for(tag, kind, options)
                   for name, (tag, kind, options) in form["fields"].items()
-                  if kind not in fuzzing.NOT_SENT or (kind == "submit" and options)}
+                  if kind not in fuzzing.NOT_SENT or kind == "file" or (kind == "submit" and options)}
     failures, statuses, count, restored = [], {}, 0, 0
     writes_before, started = watch.count, time.monotonic()
 
@@ -149,8 +185,10 @@ def _fuzz(world, form: dict, examples: int, restorer: _Restorer, watch: WriteWat
     @given(st.fixed_dictionaries(strategies))
     def run(values):
         nonlocal count, restored
+        writes = watch.count
         client = world.client(actor)
-        response = client.post(action, data={**values, "csrf_token": world.csrf_token(actor)})
+        response = client.post(action, data={**fuzzing.as_files(values, form["fields"]),
+                                             "csrf_token": world.csrf_token(actor)})
         count += 1
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         found = fuzzing.problems(response, values, kinds)
@@ -159,6 +197,8 @@ def _fuzz(world, form: dict, examples: int, restorer: _Restorer, watch: WriteWat
         if _ended_session(response) or response.status_code == 400 and "CSRF" in response.get_data(as_text=True):
             restorer.restore(actor)  # signed out (or the session changed): back to the world and a new client
             restored += 1
+        elif form["endpoint"] in ONE_SHOT and watch.count != writes:
+            restorer.restore(actor)
 
     run()
     if watch.count != writes_before:

@@ -34,6 +34,9 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enrolled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # The secret offered at the first set-up, until a code proves the app has it (kept on the
+    # server, never in the cookie; the same one is offered again if the person comes back).
+    totp_candidate_secret: Mapped[str | None] = mapped_column(String(64))
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)

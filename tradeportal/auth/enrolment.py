@@ -1,20 +1,22 @@
 """The mandatory second factor: enrol an authenticator app, then save ten recovery codes.
 
 Reached after the password step by a person with no authenticator yet. The
-candidate secret stays in the session until a code proves the app has it. The
+candidate secret is kept in the account's row (not in the signed, readable session
+cookie) until a code proves the app has it. The
 recovery codes are shown in the one answer that creates them, never stored in
 clear (not in the session cookie either): the download posts them back.
 """
 from __future__ import annotations
 
 import segno
-from flask import abort, current_app, make_response, render_template, request, session
+from flask import abort, current_app, make_response, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..access import second_factor_pending
+from ..account.models import User
 from ..db import utcnow
 from ..extensions import db, limiter
 from . import bp, recovery, services, totp
@@ -26,12 +28,18 @@ from .views import finish_sign_in, pending_for, to_pending_step
 
 def _candidate_secret(user) -> str:
     # Kept per account, so that a person who scanned it and signs in again keeps the same one.
-    kept = session.get("enrol_secret")
-    if isinstance(kept, dict) and kept.get("user_id") == user.id and kept.get("secret"):
-        return kept["secret"]
+    if user.totp_candidate_secret:
+        return user.totp_candidate_secret
     secret = totp.new_secret()
-    session["enrol_secret"] = {"user_id": user.id, "secret": secret}
-    return secret
+    # Only while no authenticator is enrolled: a second tab cannot replace a secret already kept.
+    db.session.execute(
+        update(User).where(User.id == user.id, User.totp_enrolled_at.is_(None),
+                           User.totp_candidate_secret.is_(None))
+        .values(totp_candidate_secret=secret).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(user, ["totp_candidate_secret"])
+    return user.totp_candidate_secret or secret
 
 
 def qr_svg(uri: str) -> Markup:
@@ -55,7 +63,6 @@ def enrol():
     if form.validate_on_submit():
         codes = services.complete_enrolment(user, secret, form.code.data)
         if codes is not None:
-            session.pop("enrol_secret", None)
             set_pending_user(user, "codes")
             db.session.commit()
             # Shown once, in this answer only (never in a redirect, never in the session, never cached).

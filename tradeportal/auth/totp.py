@@ -86,10 +86,10 @@ def enrol(user: User, secret: str, code: str) -> bool:
     result = db.session.execute(
         update(User)
         .where(User.id == user.id, User.totp_enrolled_at.is_(None))
-        .values(totp_secret=secret, totp_enrolled_at=now, totp_last_step=step)
+        .values(totp_secret=secret, totp_enrolled_at=now, totp_last_step=step, totp_candidate_secret=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False
-    db.session.refresh(user, ["totp_secret", "totp_enrolled_at", "totp_last_step"])
+    db.session.refresh(user, ["totp_secret", "totp_enrolled_at", "totp_last_step", "totp_candidate_secret"])
     return True

@@ -140,7 +140,6 @@ def sign_out():
         db.session.commit()
     else:
         clear_pending_user()
-        session.pop("enrol_secret", None)
     flash(_("You have signed out."), "success")
     return redirect(url_for("public.home"))
 
