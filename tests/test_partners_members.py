@@ -267,3 +267,28 @@ def test_activity_history_shows_only_this_partners_events_paginated(client, db, 
     assert 'rel="next"' in first
     second = client.get(f"/partners/{partner.id}/activity?page=2&lang=en").get_data(as_text=True)
     assert second.count("Invitation sent") == 2
+
+
+def test_the_header_of_a_page_without_partner_comes_with_the_session_statement(client, db, make_user, login_as,
+                                                                                 count_queries):
+    """Pages that act for no partner (account, inbox, staff) show the partner acted for from what the
+    session's statement read: the same header as the memberships give, without a query of its own."""
+    from tradeportal.partners.models import Partner
+
+    user = make_user()
+    add_partner(db, user, name="Alpha AG")
+    login_as(user)
+    with count_queries() as alone:
+        body = client.get("/account?lang=en").get_data(as_text=True)
+    assert "<strong>Alpha AG</strong>" in body and "Switch" not in body  # the only one: acted for
+    assert not any("FROM membership" in s.split("WHERE")[0] for s in alone.statements[1:])
+    second = add_partner(db, user, name="Beta AG")
+    body = client.get("/account?lang=en").get_data(as_text=True)
+    assert "Choose the business partner you act for" in body and "Acting for" not in body
+    client.get(f"/partners/{second.id}")  # acts for Beta from now on
+    body = client.get("/account?lang=en").get_data(as_text=True)
+    assert "<strong>Beta AG</strong>" in body and "Switch" in body
+    db.session.get(Partner, second.id).status = "rejected"  # no longer one to act for
+    db.session.commit()
+    body = client.get("/account?lang=en").get_data(as_text=True)
+    assert "<strong>Alpha AG</strong>" in body and "Switch" not in body

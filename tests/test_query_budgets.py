@@ -17,12 +17,12 @@ from tradeportal.db import utcnow
 # bell (one statement, auth.sessions), the memberships with their partners (header and tenancy).
 BUDGET = {
     "dashboard": 7,  # the registrations and the letter steps share one query
-    "inbox": 3,
-    "inbox_filtered": 3,
+    "inbox": 2,  # the session statement brings the header (bell count, partner acted for)
+    "inbox_filtered": 2,
     "search": 2,  # the htmx fragment: no header, so only the session and the search
     "members": 5,
     "roles": 4,
-    "staff_queue": 3,
+    "staff_queue": 2,
     "documents": 5,
 }
 

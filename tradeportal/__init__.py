@@ -51,6 +51,9 @@ class NulFreeRequest(Request):
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    from .templating import PortalEnvironment
+
+    app.jinja_environment = PortalEnvironment  # before anything makes app.jinja_env
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.instance_path = app.config["INSTANCE_PATH"]

@@ -103,15 +103,18 @@ _statements: dict = {}
 
 
 def _session_statement():
-    """The session row, its person and the bell's unread count: one statement, as every signed-in
-    page needs all three (the count is kept for notifications.services.badge). Built once: the
-    statement and its cache key cost more Python than running it."""
+    """The session row, its person, the bell's unread count and what the header says of the
+    partners acted for: one statement, as every signed-in page needs them (the count is kept for
+    notifications.services.badge, the partners for partners.resolver.header_context). Built
+    once: the statement and its cache key cost more Python than running it."""
     stmt = _statements.get("session")
     if stmt is None:
         from ..notifications.services import unread_count_subquery
+        from ..partners.resolver import header_subqueries
 
         stmt = _statements["session"] = (
-            select(UserSession, unread_count_subquery(bindparam("user_id")))
+            select(UserSession, unread_count_subquery(bindparam("user_id")),
+                   *header_subqueries(bindparam("user_id"), bindparam("acting_id")))
             .where(UserSession.token_hash == bindparam("token_hash"))
             .options(joinedload(UserSession.user))
         )
@@ -129,10 +132,15 @@ def _load_user(user_id: str):
         return None
     from ..notifications.services import remember_badge  # notifications imports this module
 
-    found = db.session.execute(_session_statement(), {"token_hash": _hash(token), "user_id": claimed}).one_or_none()
+    from ..partners.resolver import ACTING_KEY, remember_header
+
+    acting = session.get(ACTING_KEY)
+    found = db.session.execute(_session_statement(), {
+        "token_hash": _hash(token), "user_id": claimed, "acting_id": acting if isinstance(acting, int) else -1,
+    }).one_or_none()
     if found is None or found[0].user_id != claimed:
         return None
-    row, unread = found
+    row, unread, partner_count, chosen_name, first_name = found
     now = utcnow()
     if not session_alive(row, now):
         if row.ended_at is None:
@@ -145,6 +153,7 @@ def _load_user(user_id: str):
         db.session.commit()
     g.user_session = row
     remember_badge(row.user_id, unread)
+    remember_header(partner_count, chosen_name, first_name)
     return row.user
 
 

@@ -107,10 +107,47 @@ def get_for_partner_or_404(model, object_id: int, partner: Partner | None = None
     return obj
 
 
+def header_subqueries(user_id, acting_id) -> tuple:
+    """What the header shows, as scalar subqueries that the session's statement carries (every
+    signed-in page needs them; a page that does not act for a partner then runs no query of
+    its own): how many partners the person may act for, the name of the one chosen in this
+    session if it is one of them, and the first name in order (the one acted for when alone)."""
+    from sqlalchemy import func
+
+    mine = (Membership.user_id == user_id, Partner.status == PartnerStatus.ACTIVE)
+    joined = select(Partner.name).join(Membership, Membership.partner_id == Partner.id).where(*mine)
+    count = (select(func.count()).select_from(Membership).join(Partner, Partner.id == Membership.partner_id)
+             .where(*mine).scalar_subquery())
+    chosen = joined.where(Partner.id == acting_id).limit(1).scalar_subquery()
+    first = joined.order_by(Partner.name_search).limit(1).scalar_subquery()
+    return count, chosen, first
+
+
+def remember_header(count: int, chosen_name: str | None, first_name: str | None) -> None:
+    """Keep what the session's statement read for the header (see `header_subqueries`)."""
+    name = chosen_name if chosen_name is not None else (first_name if count == 1 else None)
+    g.header_partners = (count, name)
+
+
+class _Named:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
 def header_context() -> dict:
-    """For the header: the partner acted for and whether there is another to switch to."""
+    """For the header: the partner acted for and whether there is another to switch to.
+
+    The memberships when this request loaded them (a partner page, the dashboard), else what the
+    session's statement brought (`remember_header`): the same answer without a query."""
     if not current_user.is_authenticated:
         return {"partner": None, "count": 0}
+    if ("tp.active_memberships", current_user.id) not in request.environ:
+        known = g.get("header_partners")
+        if known is not None:
+            count, name = known
+            return {"partner": _Named(name) if name is not None else None, "count": count}
     memberships = active_memberships(current_user)
     membership = acting_membership(current_user)
     return {"partner": membership.partner if membership else None, "count": len(memberships)}
