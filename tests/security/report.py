@@ -44,7 +44,8 @@ the documented bookkeeping below."""),
 hypothesis fills forms and API bodies with Unicode, zero-width and right-to-left characters,
 NUL and control characters, very long values, HTML, SQL and template payloads (the values and
 checks are shared, `tests/security/fuzzing.py`). Forms before sign-in and half-way through it
-(`test_fuzz_forms.py`: sign-in, forgot-password, sign-up, feedback, second factor, enrolment):
+(`test_fuzz_forms.py`: sign-in, forgot-password, sign-up, feedback, second factor, enrolment,
+password reset through a fresh link):
 each form's fields are read from its own page. Signed-in forms (`test_fuzz_signed_in.py`):
 found, not listed: every GET route the access matrix can build is fetched as an actor who may
 use it (administrator of partner A, staff member with every permission, the person without a
