@@ -104,6 +104,22 @@ def test_pdf_rendering_is_bounded_by_its_slots_and_answers_503_when_they_stay_ta
 
 # --- the cached date formatter gives flask_babel's text --------------------------------------
 
+def test_the_usual_date_patterns_are_compiled_not_left_to_babel(app):
+    """The patterns of the lists' dates (short, medium) are formatted by i18n's compiled pieces."""
+    from babel import Locale
+
+    from tradeportal import i18n
+
+    for code in ("fr", "en", "de"):
+        for kind in ("date", "datetime"):
+            for format in ("short", "medium", "long"):
+                pattern = i18n._pattern(Locale.parse(code), kind, format)
+                if kind == "datetime" and format == "long":
+                    assert pattern is None  # a time zone name: flask_babel's own path
+                else:
+                    assert isinstance(pattern, i18n._CompiledPattern), (code, kind, format)
+
+
 @pytest.mark.parametrize("locale", ["fr", "en", "de"])
 def test_the_cached_date_formats_match_flask_babel(app, locale):
     import flask_babel
@@ -113,11 +129,17 @@ def test_the_cached_date_formats_match_flask_babel(app, locale):
     values = [datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc), datetime(2026, 10, 25, 0, 59, tzinfo=timezone.utc),
               datetime(2026, 7, 1, 23, 5), datetime(2025, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
               date(2026, 1, 2)]
+    # Every month, weekday and hour of the day, for the patterns compiled from babel's names.
+    values += [datetime(2005 + month, month, month + day, (month * 5 + day) % 24, 7, 9, tzinfo=timezone.utc)
+               for month in range(1, 13) for day in range(0, 7, 3)]
+    values += [datetime(2026, 5, 4, hour, 0, tzinfo=timezone.utc) for hour in (0, 1, 11, 12, 13, 23)]
     with app.test_request_context(), flask_babel.force_locale(locale):
-        for format in (None, "short", "medium", "long", "full", "EEEE d MMMM y"):
+        for format in (None, "short", "medium", "long", "full", "EEEE d MMMM y", "EEE d MMM yy h:mm a", "d/M/y H:m:s"):
+            with_time = format not in (None, "short", "medium", "long", "full") and any(c in format for c in "Hhmsa")
             for value in values:
                 for rebase in (True, False):
-                    assert i18n.format_date(value, format, rebase) == flask_babel.format_date(value, format, rebase)
+                    if not with_time:  # a time in a date's pattern is an error for babel too
+                        assert i18n.format_date(value, format, rebase) == flask_babel.format_date(value, format, rebase)
                     if isinstance(value, datetime):
                         assert (i18n.format_datetime(value, format, rebase)
                                 == flask_babel.format_datetime(value, format, rebase)), (value, format, rebase)
