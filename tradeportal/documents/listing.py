@@ -9,6 +9,7 @@ dates and sizes with the same text as `i18n.format_datetime` and `i18n.format_fi
 from __future__ import annotations
 
 from datetime import timezone
+from decimal import Decimal
 
 import flask_babel
 from babel.dates import DateTimeFormat, tokenize_pattern
@@ -27,6 +28,9 @@ _CLOCK = {
     "m": lambda t: t.minute,
     "s": lambda t: t.second,
 }
+
+
+_TENTH = Decimal("0.1")
 
 
 class DateTimes:
@@ -49,7 +53,7 @@ class DateTimes:
 
     def _prepare(self) -> None:
         self._ready = True
-        locale = i18n.chosen_babel_locale()
+        locale = i18n.chosen_babel_locale() or flask_babel.get_locale()
         if locale is None:
             return
         format = self.format
@@ -101,15 +105,22 @@ class DateTimes:
 
 
 class FileSizes:
-    """`i18n.format_file_size` once per distinct size of a page."""
+    """`i18n.format_file_size` once per distinct text of a page.
+
+    The text depends only on the unit and on the number rounded to one decimal, which babel computes
+    as `Decimal(str(number)).quantize(Decimal("0.1"))` in the current decimal context: sizes
+    that round alike (1000 and 1019 bytes are both "1.0 kB") are formatted once.
+    """
 
     def __init__(self):
-        self._done: dict[int, str] = {}
+        self._done: dict[tuple, str] = {}
 
     def __call__(self, size: int) -> str:
-        text = self._done.get(size)
+        large = size >= 1_048_576
+        key = (large, Decimal(str(size / 1_048_576 if large else max(size / 1024, 0.1))).quantize(_TENTH))
+        text = self._done.get(key)
         if text is None:
-            text = self._done[size] = i18n.format_file_size(size)
+            text = self._done[key] = i18n.format_file_size(size)
         return text
 
 
