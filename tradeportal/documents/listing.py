@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timezone
 from decimal import Decimal
+from operator import attrgetter
 
 import flask_babel
 from babel.dates import DateTimeFormat, tokenize_pattern
@@ -18,7 +19,8 @@ from .. import i18n
 from ..extensions import babel as _babel
 
 # Fields of a CLDR date pattern that depend only on the day (era, year, quarter, month, week, day,
-# weekday), the ones that are a plain number of the clock, and the am/pm marker.
+# weekday), the clock's numbers (babel writes them as the value padded to the field's width), and
+# the am/pm marker (the half-day).
 _DAY_FIELDS = frozenset("GyYuUQqMLlwWdDFgEec")
 _CLOCK = {
     "h": lambda t: t.hour % 12 or 12,
@@ -28,8 +30,7 @@ _CLOCK = {
     "m": lambda t: t.minute,
     "s": lambda t: t.second,
 }
-
-
+_CLOCK_ATTRIBUTES = {"H": "hour", "m": "minute", "s": "second"}
 _TENTH = Decimal("0.1")
 
 
@@ -37,22 +38,20 @@ class DateTimes:
     """`format_datetime(value, format)` for the many values of one request, with the same text.
 
     `i18n.format_datetime` resolves the locale, the pattern and the time zone, and babel formats
-    every field, on each call (about 90 k instructions). Here those are resolved once; the
-    fields that depend only on the day are formatted once per day, the clock's numbers directly
-    (as babel does: the value padded to the field's width), the am/pm marker once per half-day.
-    Anything else (a pattern with a time zone, fractions of seconds, no request) goes to
-    `i18n.format_datetime`, value by value.
+    every field, on each call (about 90 k instructions). Here those are resolved once, and the
+    fields that do not depend on the clock are formatted by babel once per half-day: what stays
+    is a %-format of the clock's numbers ("2 déc. 2026, %02d:%02d:%02d"). Anything else (a pattern
+    with a time zone or fractions of seconds, no locale) goes to `i18n.format_datetime`, value by
+    value.
     """
 
     def __init__(self, format: str = "medium"):
         self.format = format
-        self._days: dict = {}
-        self._periods: dict = {}
-        self._ready = False
-        self._fallback = True
+        self._days: dict[int, str] = {}
+        self._fallback: bool | None = None  # not prepared yet
 
     def _prepare(self) -> None:
-        self._ready = True
+        self._fallback = True
         locale = i18n.chosen_babel_locale() or flask_babel.get_locale()
         if locale is None:
             return
@@ -62,62 +61,76 @@ class DateTimes:
         pattern = i18n._pattern(locale, "datetime", format)
         if pattern is None:
             return
-        day_keys, clock, periods = [], [], []
+        tokens, clock = [], []
         for kind, value in tokenize_pattern(pattern.pattern):
-            if kind != "field":
-                continue
-            char, width = value
-            key = char * width
-            if char in _DAY_FIELDS:
-                day_keys.append(key)
-            elif char in _CLOCK:
-                clock.append((key, width, _CLOCK[char]))
-            elif char == "a":
-                periods.append(key)
-            else:
-                return
-        self._locale, self._pattern = locale, pattern
+            if kind == "field":
+                char, width = value
+                if char in _CLOCK:
+                    clock.append(char)
+                    value = (char, width, f"%0{width}d")
+                elif char not in _DAY_FIELDS and char != "a":
+                    return
+            tokens.append((kind, value))
+        self._locale, self._tokens = locale, tokens
         self._zone = i18n._zone(flask_babel.get_timezone())
-        self._day_keys, self._clock, self._period_keys = day_keys, clock, periods
+        if all(char in _CLOCK_ATTRIBUTES for char in clock):
+            self._clock = attrgetter(*[_CLOCK_ATTRIBUTES[char] for char in clock]) if len(clock) > 1 else (
+                (lambda t, get=_CLOCK[clock[0]]: (get(t),)) if clock else (lambda t: ()))
+        else:
+            getters = [_CLOCK[char] for char in clock]
+            self._clock = lambda t: tuple([get(t) for get in getters])
         self._fallback = False
 
-    def _day_format(self, local):
-        """The pattern's %-format with this day's fields (and the half-day's marker) filled in."""
-        key = (local.year, local.month, local.day, local.hour >= 12)
-        text = self._days.get(key)
-        if text is None:
-            fields = DateTimeFormat(local, self._locale)
-            values = {name: fields[name].replace("%", "%%") for name in self._day_keys + self._period_keys}
-            for name, _width, _get in self._clock:
-                values[name] = f"%({name})s"
-            text = self._days[key] = self._pattern.format % values
+    def _day_format(self, local, key: int) -> str:
+        """The %-format of this half-day: babel's text of every other field, the clock's numbers left."""
+        fields = DateTimeFormat(local, self._locale)
+        parts = []
+        for kind, value in self._tokens:
+            if kind != "field":
+                parts.append(value.replace("%", "%%"))
+            elif len(value) == 3:  # a clock field
+                parts.append(value[2])
+            else:
+                parts.append(fields[value[0] * value[1]].replace("%", "%%"))
+        text = self._days[key] = "".join(parts)
         return text
 
     def __call__(self, value) -> str:
-        if not self._ready:
-            self._prepare()
-        if self._fallback:
-            return i18n.format_datetime(value, self.format)
+        if self._fallback is not False:
+            if self._fallback is None:
+                self._prepare()
+            if self._fallback:
+                return i18n.format_datetime(value, self.format)
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         local = value.astimezone(self._zone)
-        return self._day_format(local) % {name: "%0*d" % (width, get(local)) for name, width, get in self._clock}
+        key = local.toordinal() * 2 + (local.hour >= 12)
+        text = self._days.get(key) or self._day_format(local, key)
+        return text % self._clock(local)
 
 
 class FileSizes:
     """`i18n.format_file_size` once per distinct text of a page.
 
     The text depends only on the unit and on the number rounded to one decimal, which babel computes
-    as `Decimal(str(number)).quantize(Decimal("0.1"))` in the current decimal context: sizes
-    that round alike (1000 and 1019 bytes are both "1.0 kB") are formatted once.
+    as `Decimal(str(number)).quantize(Decimal("0.1"))` (half to even): sizes that round alike (1000
+    and 1019 bytes are both "1.0 kB") are formatted once. Below a megabyte, size / 1024 is exact in
+    a float and `str` writes it exactly, so the tenths are computed on integers.
     """
 
     def __init__(self):
-        self._done: dict[tuple, str] = {}
+        self._done: dict = {}
 
     def __call__(self, size: int) -> str:
-        large = size >= 1_048_576
-        key = (large, Decimal(str(size / 1_048_576 if large else max(size / 1024, 0.1))).quantize(_TENTH))
+        if size < 1_048_576:
+            if size * 10 < 1024:
+                key = 1  # written as 0.1 kB at least
+            else:
+                key, rest = divmod(size * 5, 512)  # tenths of a kilobyte: size * 10 / 1024
+                if rest > 256 or (rest == 256 and key & 1):
+                    key += 1
+        else:
+            key = ("MB", Decimal(str(size / 1_048_576)).quantize(_TENTH))
         text = self._done.get(key)
         if text is None:
             text = self._done[key] = i18n.format_file_size(size)
