@@ -112,16 +112,15 @@ def _display_rows(rows, names: dict) -> list[tuple]:
     shown = []
     for (id_, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
          is_test, reference, user_id, first_name, last_name) in rows:
+        meta = sizes(size)
         if user_id is not None:
-            by = f"{first_name} {last_name}".strip()
+            meta = f"{meta} · {f'{first_name} {last_name}'.strip()}"  # User.full_name
         elif api_application_id:
-            by = api or (api := _("API"))
-        else:
-            by = None
+            meta = f"{meta} · {api or (api := _('API'))}"
         state = states.get((status, is_test))
         if state is None:
             state = states[(status, is_test)] = _state_tag(status, is_test)
-        shown.append((received_at.isoformat(), received(received_at), download(id_), display_name, sizes(size), by,
+        shown.append((received_at.isoformat(), received(received_at), download(id_), display_name, meta,
                       names.get(category_id, ""), case_number, receipt(upload_id), reference, state))
     return shown
 
