@@ -9,8 +9,10 @@ Public API (the api area calls these; the caller commits once)
     any file (or the category, the case number, the number of files) fails; else
     stores the files, writes the rows (status received), the audit event, flushes.
 ``documents_query(partner_id, *, category_id=None, case_number=None, date_from=None, date_to=None, is_test=None) -> Select``
-``list_rows(partner_id, *, page, category_id=None, case_number=None, date_from=None, date_to=None) -> tuple[list[Row], bool]``
-    The partner's web list: one page of column rows (see `LIST_COLUMNS`) and whether a next page exists.
+``list_rows(partner_id, *, page, page_size, category_id=None, case_number=None, date_from=None, date_to=None) -> tuple[list[Row], bool]``
+    The partner's web list (`list_rows(partner_id, page=, page_size=, ...)`): one page of column rows
+    (id, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
+    is_test, reference, user_id, first_name, last_name) and whether a next page exists.
 ``category_names() -> list[Row]``
     Every category as (id, name_fr, name_en, name_de), in the order of `all_categories`.
 ``get_document(partner_id, document_id) -> Document | None``
@@ -27,7 +29,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Integer, Select, bindparam, delete, exists, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, exists, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import audit
@@ -392,7 +394,8 @@ def _list_statement(key: tuple[bool, bool, bool, bool]) -> Select:
                    user.c.last_name)
             .select_from(Document.__table__.join(c, c.c.id == d.category_id).join(u, u.c.id == d.upload_id)
                          .outerjoin(user, user.c.id == d.uploaded_by_user_id))
-            .where(d.partner_id == bindparam("partner_id"), d.status.in_(DocumentStatus.VISIBLE)))
+            # IN of fixed values, not one expanding parameter that SQLAlchemy rewrites at every execution
+            .where(d.partner_id == bindparam("partner_id"), d.status.in_([literal(v) for v in DocumentStatus.VISIBLE])))
     by_category, by_case, since, until = key
     if by_category:
         stmt = stmt.where(d.category_id == bindparam("category_id"))

@@ -86,7 +86,7 @@ def _render_filter_fields(form: ListFilterForm) -> Markup:
 
 def _unfiltered_fields(lang: str, names: dict) -> Markup:
     """The filter's fields of a request without filters: the same for everyone of a language as long
-    as the categories do not change, so rendered once (WTForms and four macros cost ~3 M a page)."""
+    as the categories do not change, so rendered once (the form and its four macros cost about 2 M instructions a page)."""
     cache = current_app.extensions.setdefault("documents.filter_fields", {})
     key = (lang, *names.items())
     fields = cache.get(key)
