@@ -47,13 +47,13 @@ def index(partner_id: int):
     if any(key in args for key in FILTER_KEYS):
         form = _filter_form(names)
         valid = form.validate()
-        fields = _render_filter_fields(form)
+        fields = _cached_fields(lang, names, form) if valid else _render_filter_fields(form)
         category_id = int(form.category.data) if (form.category.data or "").isdigit() else None
         case_number = svc.normalise_case_number(form.case_number.data)
         date_from, date_to = form.date_from.data, form.date_to.data
         filters = {k: (args.get(k) or "").strip()[:40] for k in FILTER_KEYS if (args.get(k) or "").strip()}
     else:
-        fields = _unfiltered_fields(lang, names)
+        fields = _cached_fields(lang, names)
         filters = {}
     page = None
     if valid:
@@ -84,17 +84,25 @@ def _render_filter_fields(form: ListFilterForm) -> Markup:
     return current_app.jinja_env.get_template("documents/_filter_fields.html").module.filter_fields(form)
 
 
-def _unfiltered_fields(lang: str, names: dict) -> Markup:
-    """The filter's fields of a request without filters: the same for everyone of a language as long
-    as the categories do not change, so rendered once (the form and its four macros cost about 2 M instructions a page)."""
+def _cached_fields(lang: str, names: dict, form: ListFilterForm | None = None) -> Markup:
+    """The filter's fields of a request whose filters are valid (or absent).
+
+    Without errors they depend only on the language, the categories and the values given (the
+    fields show them back), so they are rendered once per such combination: the page of everyone
+    without filters, and the next pages of a search, skip the four macros (about 1.5 M
+    instructions). `form` is the validated form, None when the request has no filters (then no
+    form is built at all).
+    """
     cache = current_app.extensions.setdefault("documents.filter_fields", {})
-    key = (lang, *names.items())
+    args = request.args
+    key = (lang, tuple(tuple(args.getlist(k)) for k in FILTER_KEYS), *names.items())
     fields = cache.get(key)
     if fields is None:
-        if len(cache) >= 32:  # categories changed a few times: forget the old lists
+        if form is None:
+            form = _filter_form(names)
+            form.validate()
+        if len(cache) >= 64:  # many searches, or the categories changed: start again
             cache.clear()
-        form = _filter_form(names)
-        form.validate()
         fields = cache[key] = _render_filter_fields(form)
     return fields
 
