@@ -9,6 +9,12 @@ Public API (the api area calls these; the caller commits once)
     any file (or the category, the case number, the number of files) fails; else
     stores the files, writes the rows (status received), the audit event, flushes.
 ``documents_query(partner_id, *, category_id=None, case_number=None, date_from=None, date_to=None, is_test=None) -> Select``
+``list_rows(partner_id, *, page, page_size, category_id=None, case_number=None, date_from=None, date_to=None) -> tuple[list[Row], bool]``
+    The partner's web list (`list_rows(partner_id, page=, page_size=, ...)`): one page of column rows
+    (id, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
+    is_test, reference, user_id, first_name, last_name) and whether a next page exists.
+``category_names() -> list[Row]``
+    Every category as (id, name_fr, name_en, name_de), in the order of `all_categories`.
 ``get_document(partner_id, document_id) -> Document | None``
 ``open_document(document) -> BinaryIO``
 ``record_download(document, *, user=None, api_application_id=None) -> None``
@@ -23,7 +29,7 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, exists, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import audit
@@ -75,6 +81,19 @@ def active_categories() -> list[Category]:
 
 def all_categories() -> list[Category]:
     return list(db.session.execute(select(Category).order_by(Category.active.desc(), Category.position, Category.id)).scalars())
+
+
+_CATEGORY_NAMES = None
+
+
+def category_names() -> list:
+    """(id, name_fr, name_en, name_de) of every category, as `all_categories` orders them: column rows
+    from a Core statement built once (the list's filter needs nothing else)."""
+    global _CATEGORY_NAMES
+    if _CATEGORY_NAMES is None:
+        c = Category.__table__.c
+        _CATEGORY_NAMES = select(c.id, c.name_fr, c.name_en, c.name_de).order_by(c.active.desc(), c.position, c.id)
+    return db.session.execute(_CATEGORY_NAMES).all()
 
 
 def active_category(category_id) -> Category | None:
@@ -352,3 +371,60 @@ def record_download(document: Document, *, user=None, api_application_id: int | 
                  object_id=document.id, details={"api_application": api_application_id, "staff": staff,
                                                  "sha256": document.sha256})
     db.session.flush()
+
+
+# --- the partner's web list: column rows from statements built once ---------------------------
+# Twenty ORM entities with their category, upload and person (`documents_query`) cost several
+# million instructions a page; the page needs ten values a row. One Core statement per
+# combination of filters is built on first use (values bound at execution), so a request pays
+# neither the building nor SQLAlchemy's cache key of a new statement. Same rows, same order,
+# same joins (the person is optional, as joinedload made it). The API and staff pages keep
+# `documents_query` and its entities.
+_list_statements: dict[tuple[bool, bool, bool, bool], Select] = {}
+
+
+def _list_statement(key: tuple[bool, bool, bool, bool]) -> Select:
+    stmt = _list_statements.get(key)
+    if stmt is not None:
+        return stmt
+    user = _user_model().__table__
+    d, u, c = Document.__table__.c, Upload.__table__, Category.__table__
+    stmt = (select(d.id, d.received_at, d.display_name, d.size, d.api_application_id, d.case_number, d.category_id,
+                   d.upload_id, d.status, d.is_test, u.c.reference, user.c.id.label("user_id"), user.c.first_name,
+                   user.c.last_name)
+            .select_from(Document.__table__.join(c, c.c.id == d.category_id).join(u, u.c.id == d.upload_id)
+                         .outerjoin(user, user.c.id == d.uploaded_by_user_id))
+            # IN of fixed values, not one expanding parameter that SQLAlchemy rewrites at every execution
+            .where(d.partner_id == bindparam("partner_id"), d.status.in_([literal(v) for v in DocumentStatus.VISIBLE])))
+    by_category, by_case, since, until = key
+    if by_category:
+        stmt = stmt.where(d.category_id == bindparam("category_id"))
+    if by_case:
+        stmt = stmt.where(d.case_number == bindparam("case_number"))
+    if since:
+        stmt = stmt.where(d.received_at >= bindparam("received_from"))
+    if until:
+        stmt = stmt.where(d.received_at < bindparam("received_before"))
+    stmt = (stmt.order_by(d.received_at.desc(), d.id.desc())
+            .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    _list_statements[key] = stmt
+    return stmt
+
+
+def list_rows(partner_id: int, *, page: int, page_size: int, category_id=None, case_number=None, date_from=None,
+              date_to=None) -> tuple[list, bool]:
+    """One page of the partner's received documents (newest first) as column rows, and whether
+    there is a next one (one row more is fetched). Filters as `documents_query`."""
+    case_number = case_number.strip().upper() if case_number else None
+    params = {"partner_id": partner_id, "limit": page_size + 1, "offset": (page - 1) * page_size}
+    if category_id:
+        params["category_id"] = category_id
+    if case_number:
+        params["case_number"] = case_number
+    if date_from:
+        params["received_from"] = _day_start(date_from)
+    if date_to:
+        params["received_before"] = _day_start(date_to + timedelta(days=1))
+    stmt = _list_statement((bool(category_id), bool(case_number), bool(date_from), bool(date_to)))
+    rows = db.session.execute(stmt, params).all()
+    return rows[:page_size], len(rows) > page_size

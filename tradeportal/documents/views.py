@@ -1,20 +1,24 @@
 """The partner's pages: upload (step 1, step 2 with the summary, confirmation), list, downloads."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from flask import abort, current_app, flash, g, jsonify, make_response, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from ..access import Right, partner_member
 from ..extensions import db, limiter
-from ..pagination import paginate
+from ..i18n import current_language
+from ..pagination import MAX_PAGE, PAGE_SIZE, Page
 from . import bp
 from . import services as svc
 from .checks import ACCEPT_ATTRIBUTE, EXTENSIONS, FileError
 from .forms import ConfirmForm, DetailsForm, FilesForm, ListFilterForm
+from .listing import DateTimes, FileSizes, link_maker
 from .models import UploadStatus
 
 FILTER_KEYS = ("category", "case_number", "date_from", "date_to")
@@ -35,20 +39,104 @@ def home():
 @bp.get("/partners/<int:partner_id>/documents")
 @partner_member(Right.VIEW_DOCUMENTS)
 def index(partner_id: int):
-    categories = svc.all_categories()
-    form = ListFilterForm(formdata=request.args)
-    form.category.choices = [("", _("All categories"))] + [(str(c.id), c.localized("name")) for c in categories]
-    valid = form.validate()
+    """The partner's documents, newest first, with filters (see listing.py for what is computed once)."""
+    lang = current_language()
+    names = {row.id: _localized_name(row, lang) for row in svc.category_names()}
+    args = request.args
+    form, valid, category_id, case_number, date_from, date_to = None, True, None, None, None, None
+    if any(key in args for key in FILTER_KEYS):
+        form = _filter_form(names)
+        valid = form.validate()
+        fields = _cached_fields(lang, names, form) if valid else _render_filter_fields(form)
+        category_id = int(form.category.data) if (form.category.data or "").isdigit() else None
+        case_number = svc.normalise_case_number(form.case_number.data)
+        date_from, date_to = form.date_from.data, form.date_to.data
+        filters = {k: (args.get(k) or "").strip()[:40] for k in FILTER_KEYS if (args.get(k) or "").strip()}
+    else:
+        fields = _cached_fields(lang, names)
+        filters = {}
     page = None
     if valid:
-        category_id = int(form.category.data) if (form.category.data or "").isdigit() else None
-        stmt = svc.documents_query(g.partner.id, category_id=category_id,
-                                   case_number=svc.normalise_case_number(form.case_number.data),
-                                   date_from=form.date_from.data, date_to=form.date_to.data)
-        page = paginate(stmt, request.args.get("page", 1, type=int))
-    filters = {k: (request.args.get(k) or "").strip()[:40] for k in FILTER_KEYS if (request.args.get(k) or "").strip()}
-    return render_template("documents/index.html", partner=g.partner, form=form, page=page, filters=filters,
-                           can_upload=g.membership.has_right(Right.UPLOAD_DOCUMENTS)), 200 if valid else 422
+        number = max(1, min(args.get("page", 1, type=int) or 1, MAX_PAGE))
+        rows, has_next = svc.list_rows(g.partner.id, page=number, page_size=PAGE_SIZE, category_id=category_id,
+                                       case_number=case_number, date_from=date_from, date_to=date_to)
+        page = Page(items=_display_rows(rows, names), number=number, has_next=has_next)
+    return render_template("documents/index.html", partner=g.partner, form=form, filter_fields=fields, page=page,
+                           filters=filters, can_upload=g.membership.has_right(Right.UPLOAD_DOCUMENTS)), \
+        200 if valid else 422
+
+
+def _localized_name(row, lang: str) -> str:
+    """`Category.localized("name")` of a (id, name_fr, name_en, name_de) row."""
+    value = getattr(row, f"name_{lang}", None)
+    if value:
+        return value
+    return row.name_fr or row.name_en or row.name_de or ""
+
+
+def _filter_form(names: dict) -> ListFilterForm:
+    form = ListFilterForm(formdata=request.args)
+    form.category.choices = [("", _("All categories"))] + [(str(i), name) for i, name in names.items()]
+    return form
+
+
+def _render_filter_fields(form: ListFilterForm) -> Markup:
+    return current_app.jinja_env.get_template("documents/_filter_fields.html").module.filter_fields(form)
+
+
+def _cached_fields(lang: str, names: dict, form: ListFilterForm | None = None) -> Markup:
+    """The filter's fields of a request whose filters are valid (or absent).
+
+    Without errors they depend only on the language, the categories and the values given (the
+    fields show them back), so they are rendered once per such combination: the page of everyone
+    without filters, and the next pages of a search, skip the four macros (about 1.5 M
+    instructions). `form` is the validated form, None when the request has no filters (then no
+    form is built at all).
+    """
+    cache = current_app.extensions.setdefault("documents.filter_fields", {})
+    args = request.args
+    key = (lang, tuple(tuple(args.getlist(k)) for k in FILTER_KEYS), *names.items())
+    fields = cache.get(key)
+    if fields is None:
+        if form is None:
+            form = _filter_form(names)
+            form.validate()
+        if len(cache) >= 64:  # many searches, or the categories changed: start again
+            cache.clear()
+        fields = cache[key] = _render_filter_fields(form)
+    return fields
+
+
+_LINK_MARKER = 9_876_543_210
+
+
+def _display_rows(rows, names: dict) -> list[tuple]:
+    """What each row shows, in the order the template unpacks it (see documents/index.html)."""
+    partner_id = g.partner.id
+    download = link_maker(url_for(".download", partner_id=partner_id, document_id=_LINK_MARKER), _LINK_MARKER)
+    receipt = link_maker(url_for(".receipt", partner_id=partner_id, upload_id=_LINK_MARKER), _LINK_MARKER)
+    received, sizes, states = DateTimes("medium"), FileSizes(), {}
+    api = None
+    shown = []
+    for (id_, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
+         is_test, reference, user_id, first_name, last_name) in rows:
+        meta = sizes(size)
+        if user_id is not None:
+            meta = f"{meta} · {f'{first_name} {last_name}'.strip()}"  # User.full_name
+        elif api_application_id:
+            meta = f"{meta} · {api or (api := _('API'))}"
+        state = states.get((status, is_test))
+        if state is None:
+            state = states[(status, is_test)] = _state_tag(status, is_test)
+        shown.append((received_at.isoformat(), received(received_at), download(id_), display_name, meta,
+                      names.get(category_id, ""), case_number, receipt(upload_id), reference, state))
+    return shown
+
+
+def _state_tag(status: str, is_test: bool) -> Markup:
+    """documents/_macros.html's state_tag (once per kind of row, not per row)."""
+    macros = current_app.jinja_env.get_template("documents/_macros.html").module
+    return macros.state_tag(SimpleNamespace(status=status, is_test=is_test))
 
 
 def attachment_response(document, stream):
