@@ -163,10 +163,11 @@ class _CompiledPattern:
     compiled; a pattern with any other field keeps babel's `apply`.
     """
 
-    __slots__ = ("pieces",)
+    __slots__ = ("pieces", "pattern")
 
-    def __init__(self, pieces):
+    def __init__(self, pieces, pattern: str):
         self.pieces = pieces
+        self.pattern = pattern  # the CLDR pattern's text, as babel's DateTimePattern has it
 
     def apply(self, value, locale=None) -> str:
         return "".join([piece if piece.__class__ is str else piece(value) for piece in self.pieces])
@@ -222,7 +223,7 @@ def _compile(text: str, locale, kind: str) -> _CompiledPattern | None:
             merged[-1] += piece
         else:
             merged.append(piece)
-    return _CompiledPattern(merged)
+    return _CompiledPattern(merged, text)
 
 
 def _pattern_fields(text: str) -> list[str]:
