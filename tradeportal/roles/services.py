@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from ..access import Right
@@ -100,14 +100,23 @@ def remember_services(partner_id: int, grants: list[RoleRequest]) -> set[str]:
     return services
 
 
+def _services_statement():
+    global _SERVICES
+    if _SERVICES is None:
+        role, grant = Role.__table__.c, RoleRequest.__table__.c
+        _SERVICES = (select(role.services).join_from(Role.__table__, RoleRequest.__table__, grant.role_id == role.id)
+                     .where(grant.partner_id == bindparam("partner_id"), grant.status == GrantStatus.ACTIVE))
+    return _SERVICES
+
+
+_SERVICES = None  # built once (every partner page asks): Core columns, run on the session's connection
+
+
 def partner_services(partner_id: int) -> set[str]:
     """Services opened by the partner's active roles (retired roles included); one query per request."""
     cache = g.setdefault("tp_partner_services", {})
     if partner_id not in cache:
-        rows = db.session.execute(
-            select(Role.services).join(RoleRequest, RoleRequest.role_id == Role.id)
-            .where(RoleRequest.partner_id == partner_id, RoleRequest.status == GrantStatus.ACTIVE)
-        ).scalars()
+        rows = db.session.connection().execute(_services_statement(), {"partner_id": partner_id}).scalars()
         cache[partner_id] = {s for value in rows for s in value.split(",") if s}
     return cache[partner_id]
 
