@@ -1,6 +1,7 @@
 """The inbox: list with filters, details with "Back", read and unread, all read."""
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ..access import signed_in
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
+from ..i18n import format_datetime
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
@@ -35,6 +37,53 @@ def _list_url(query: str) -> str:
     return url_for("notifications.index") + (f"?{query}" if query else "")
 
 
+class InboxRow(NamedTuple):
+    """One line of the list, every text ready (notifications/_row.html prints it as it is)."""
+    id: int
+    read: bool
+    urgent: bool
+    subject: str
+    created_iso: str
+    created_text: str
+    kind_label: str
+    partner: str | None
+    detail_url: str
+    action_url: str
+
+
+_ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
+
+
+def _id_url(endpoint: str) -> tuple[str, str]:
+    """The URL of `endpoint` for a notification, as the text before and after the id."""
+    head, _sep, tail = url_for(endpoint, notification_id=_ID).partition(str(_ID))
+    return head, tail
+
+
+def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
+    """The rows of the list (`Notification`s or rows of `inbox_page`), with their texts and links
+    built here once per request: URLs from prefixes, each kind's label translated once."""
+    detail_head, detail_tail = _id_url("notifications.detail")
+    detail_tail += f"?{query}" if query else ""
+    read_head, read_tail = _id_url("notifications.read")
+    unread_head, unread_tail = _id_url("notifications.unread")
+    labels: dict = {}
+    found = []
+    for item in items:
+        label = labels.get(item.kind)
+        if label is None:
+            label = labels[item.kind] = str(kind_label(item.kind))
+        read = item.read_at is not None
+        created_at = item.created_at
+        found.append(InboxRow(
+            item.id, read, item.urgent, item.subject, created_at.isoformat(), format_datetime(created_at, "short"),
+            label, partners.get(item.partner_id) if item.partner_id else None,
+            f"{detail_head}{item.id}{detail_tail}",
+            f"{unread_head}{item.id}{unread_tail}" if read else f"{read_head}{item.id}{read_tail}",
+        ))
+    return found
+
+
 def _inbox(args) -> tuple[dict, bool]:
     """The list's template context for the filters in `args`, and whether they were valid."""
     form = InboxFilterForm(formdata=args)
@@ -46,11 +95,11 @@ def _inbox(args) -> tuple[dict, bool]:
         page = inbox_page(current_user, number, date_from=form.date_from.data, date_to=form.date_to.data,
                           kind=form.kind.data if form.kind.data in KINDS else None, state=form.state.data)
     query = _filter_query(args)
+    rows = inbox_rows(page.items, query, partner_names(n.partner_id for n in page.items)) if page else []
     return dict(
-        form=form, results=page, query=query, kind_label=kind_label,
+        form=form, results=page, query=query, rows=rows,
         # the filters without the page number, for the pagination links
         filters={k: v for k, v in parse_qsl(query) if k != "page"},
-        partners=partner_names(n.partner_id for n in page.items) if page else {},
     ), valid
 
 
@@ -95,8 +144,8 @@ def _back_query() -> str:
 def _after_change(notification, message: str):
     query = _back_query()
     if is_partial() and request.form.get("origin") == "list":
-        row = render_template("notifications/_row.html", item=notification, query=query, kind_label=kind_label,
-                              partners=partner_names([notification.partner_id]))
+        row = render_template("notifications/_row.html", query=query,
+                              rows=inbox_rows([notification], query, partner_names([notification.partner_id])))
         return _fragment_with_bell(row, message)
     flash(message, "success")
     return redirect(_list_url(query))
