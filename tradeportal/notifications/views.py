@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ..access import signed_in
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
-from ..i18n import format_datetime
+from ..i18n import current_language, format_datetime
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
@@ -84,10 +84,23 @@ def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
     return found
 
 
+_kind_choices: dict = {}
+
+
+def _kind_choices_here() -> list:
+    """The type filter's options in the request's language, translated once per language (and
+    again when an area registers a kind)."""
+    key = (current_language(), len(KINDS))
+    choices = _kind_choices.get(key)
+    if choices is None:
+        choices = _kind_choices[key] = [("", _("All types"))] + [(code, str(label)) for code, (label, _s) in KINDS.items()]
+    return choices
+
+
 def _inbox(args) -> tuple[dict, bool]:
     """The list's template context for the filters in `args`, and whether they were valid."""
     form = InboxFilterForm(formdata=args)
-    form.kind.choices = [("", _("All types"))] + [(code, str(label)) for code, (label, _s) in KINDS.items()]
+    form.kind.choices = _kind_choices_here()
     valid = form.validate()
     page = None
     if valid:
