@@ -52,12 +52,18 @@ class InboxRow(NamedTuple):
 
 
 _ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
+_id_urls: dict = {}
 
 
 def _id_url(endpoint: str) -> tuple[str, str]:
-    """The URL of `endpoint` for a notification, as the text before and after the id."""
-    head, _sep, tail = url_for(endpoint, notification_id=_ID).partition(str(_ID))
-    return head, tail
+    """The URL of `endpoint` for a notification, as the text before and after the id (built once
+    per mount point)."""
+    key = (endpoint, request.root_path)
+    found = _id_urls.get(key)
+    if found is None:
+        head, _sep, tail = url_for(endpoint, notification_id=_ID).partition(str(_ID))
+        found = _id_urls[key] = (head, tail)
+    return found
 
 
 def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
