@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from ..access import signed_in
@@ -17,7 +17,7 @@ from ..i18n import current_language, format_datetime
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
-    KINDS, forget_badge, get_for_user, inbox_page, kind_label, mark_all_read, mark_read, mark_unread, partner_names,
+    INBOX_COLUMNS, KINDS, forget_badge, get_for_user, inbox_page, kind_label, mark_all_read, mark_read, mark_unread, partner_names,
 )
 
 FILTER_KEYS = ("date_from", "date_to", "kind", "state", "page")
@@ -38,11 +38,12 @@ def _list_url(query: str) -> str:
 
 
 class InboxRow(NamedTuple):
-    """One line of the list, every text ready (notifications/_row.html prints it as it is)."""
+    """One line of the list, every text ready and HTML-escaped (notifications/_row.html prints
+    the fields as they are, in this order)."""
     id: int
     read: bool
     urgent: bool
-    subject: str
+    subject: str  # HTML, as every text below (the ISO date has no character to escape)
     created_iso: str
     created_text: str
     kind_label: str
@@ -67,27 +68,36 @@ def _id_url(endpoint: str) -> tuple[str, str]:
 
 
 def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
-    """The rows of the list (`Notification`s or rows of `inbox_page`), with their texts and links
-    built here once per request: URLs from prefixes, each kind's label translated once."""
+    """The rows of the list: tuples in the order of `services.INBOX_COLUMNS` (rows of `inbox_page`,
+    or `as_inbox_row(notification)`), with their texts and links built here once per request:
+    URLs from prefixes, each kind's label translated once. Every text is HTML-escaped here
+    (_row.html prints them as they are): each distinct value once, the others once per row."""
     detail_head, detail_tail = _id_url("notifications.detail")
-    detail_tail += f"?{query}" if query else ""
-    read_head, read_tail = _id_url("notifications.read")
-    unread_head, unread_tail = _id_url("notifications.unread")
+    detail_head, detail_tail = escape(detail_head), escape(detail_tail + (f"?{query}" if query else ""))
+    read_head, read_tail = map(escape, _id_url("notifications.read"))
+    unread_head, unread_tail = map(escape, _id_url("notifications.unread"))
     labels: dict = {}
+    names: dict = {None: None}
     found = []
-    for item in items:
-        label = labels.get(item.kind)
+    for id_, created_at, kind, subject, urgent, partner_id, read_at in items:
+        label = labels.get(kind)
         if label is None:
-            label = labels[item.kind] = str(kind_label(item.kind))
-        read = item.read_at is not None
-        created_at = item.created_at
+            label = labels[kind] = escape(str(kind_label(kind)))
+        partner = names.get(partner_id, False)
+        if partner is False:
+            partner = names[partner_id] = escape(partners[partner_id]) if partner_id and partners.get(partner_id) else None
+        read = read_at is not None
         found.append(InboxRow(
-            item.id, read, item.urgent, item.subject, created_at.isoformat(), format_datetime(created_at, "short"),
-            label, partners.get(item.partner_id) if item.partner_id else None,
-            f"{detail_head}{item.id}{detail_tail}",
-            f"{unread_head}{item.id}{unread_tail}" if read else f"{read_head}{item.id}{read_tail}",
+            id_, read, urgent, escape(subject), created_at.isoformat(), escape(format_datetime(created_at, "short")),
+            label, partner, f"{detail_head}{id_}{detail_tail}",
+            f"{unread_head}{id_}{unread_tail}" if read else f"{read_head}{id_}{read_tail}",
         ))
     return found
+
+
+def as_inbox_row(notification) -> tuple:
+    """A `Notification` as a row of `inbox_page` (for `inbox_rows`)."""
+    return tuple(getattr(notification, name) for name in INBOX_COLUMNS)
 
 
 _kind_choices: dict = {}
@@ -164,7 +174,7 @@ def _after_change(notification, message: str):
     query = _back_query()
     if is_partial() and request.form.get("origin") == "list":
         row = render_template("notifications/_row.html", query=query,
-                              rows=inbox_rows([notification], query, partner_names([notification.partner_id])))
+                              rows=inbox_rows([as_inbox_row(notification)], query, partner_names([notification.partner_id])))
         return _fragment_with_bell(row, message)
     flash(message, "success")
     return redirect(_list_url(query))
