@@ -1,21 +1,23 @@
 """The inbox: list with filters, details with "Back", read and unread, all read."""
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from ..access import signed_in
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
+from ..i18n import current_language, format_datetime
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
-    KINDS, forget_badge, get_for_user, inbox_page, kind_label, mark_all_read, mark_read, mark_unread, partner_names,
+    INBOX_COLUMNS, KINDS, forget_badge, get_for_user, inbox_page, kind_label, mark_all_read, mark_read, mark_unread, partner_names,
 )
 
 FILTER_KEYS = ("date_from", "date_to", "kind", "state", "page")
@@ -35,10 +37,86 @@ def _list_url(query: str) -> str:
     return url_for("notifications.index") + (f"?{query}" if query else "")
 
 
+class InboxRow(NamedTuple):
+    """One line of the list, every text ready and HTML-escaped (notifications/_row.html prints
+    the fields as they are, in this order)."""
+    id: int
+    read: bool
+    urgent: bool
+    subject: str  # HTML, as every text below (the ISO date has no character to escape)
+    created_iso: str
+    created_text: str
+    kind_label: str
+    partner: str | None
+    detail_url: str
+    action_url: str
+
+
+_ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
+_id_urls: dict = {}
+
+
+def _id_url(endpoint: str) -> tuple[str, str]:
+    """The URL of `endpoint` for a notification, as the text before and after the id (built once
+    per mount point)."""
+    key = (endpoint, request.root_path)
+    found = _id_urls.get(key)
+    if found is None:
+        head, _sep, tail = url_for(endpoint, notification_id=_ID).partition(str(_ID))
+        found = _id_urls[key] = (head, tail)
+    return found
+
+
+def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
+    """The rows of the list: tuples in the order of `services.INBOX_COLUMNS` (rows of `inbox_page`,
+    or `as_inbox_row(notification)`), with their texts and links built here once per request:
+    URLs from prefixes, each kind's label translated once. Every text is HTML-escaped here
+    (_row.html prints them as they are): each distinct value once, the others once per row."""
+    detail_head, detail_tail = _id_url("notifications.detail")
+    detail_head, detail_tail = escape(detail_head), escape(detail_tail + (f"?{query}" if query else ""))
+    read_head, read_tail = map(escape, _id_url("notifications.read"))
+    unread_head, unread_tail = map(escape, _id_url("notifications.unread"))
+    labels: dict = {}
+    names: dict = {None: None}
+    found = []
+    for id_, created_at, kind, subject, urgent, partner_id, read_at in items:
+        label = labels.get(kind)
+        if label is None:
+            label = labels[kind] = escape(str(kind_label(kind)))
+        partner = names.get(partner_id, False)
+        if partner is False:
+            partner = names[partner_id] = escape(partners[partner_id]) if partner_id and partners.get(partner_id) else None
+        read = read_at is not None
+        found.append(InboxRow(
+            id_, read, urgent, escape(subject), created_at.isoformat(), escape(format_datetime(created_at, "short")),
+            label, partner, f"{detail_head}{id_}{detail_tail}",
+            f"{unread_head}{id_}{unread_tail}" if read else f"{read_head}{id_}{read_tail}",
+        ))
+    return found
+
+
+def as_inbox_row(notification) -> tuple:
+    """A `Notification` as a row of `inbox_page` (for `inbox_rows`)."""
+    return tuple(getattr(notification, name) for name in INBOX_COLUMNS)
+
+
+_kind_choices: dict = {}
+
+
+def _kind_choices_here() -> list:
+    """The type filter's options in the request's language, translated once per language (and
+    again when an area registers a kind)."""
+    key = (current_language(), len(KINDS))
+    choices = _kind_choices.get(key)
+    if choices is None:
+        choices = _kind_choices[key] = [("", _("All types"))] + [(code, str(label)) for code, (label, _s) in KINDS.items()]
+    return choices
+
+
 def _inbox(args) -> tuple[dict, bool]:
     """The list's template context for the filters in `args`, and whether they were valid."""
     form = InboxFilterForm(formdata=args)
-    form.kind.choices = [("", _("All types"))] + [(code, str(label)) for code, (label, _s) in KINDS.items()]
+    form.kind.choices = _kind_choices_here()
     valid = form.validate()
     page = None
     if valid:
@@ -46,11 +124,11 @@ def _inbox(args) -> tuple[dict, bool]:
         page = inbox_page(current_user, number, date_from=form.date_from.data, date_to=form.date_to.data,
                           kind=form.kind.data if form.kind.data in KINDS else None, state=form.state.data)
     query = _filter_query(args)
+    rows = inbox_rows(page.items, query, partner_names(n.partner_id for n in page.items)) if page else []
     return dict(
-        form=form, results=page, query=query, kind_label=kind_label,
+        form=form, results=page, query=query, rows=rows,
         # the filters without the page number, for the pagination links
         filters={k: v for k, v in parse_qsl(query) if k != "page"},
-        partners=partner_names(n.partner_id for n in page.items) if page else {},
     ), valid
 
 
@@ -95,8 +173,8 @@ def _back_query() -> str:
 def _after_change(notification, message: str):
     query = _back_query()
     if is_partial() and request.form.get("origin") == "list":
-        row = render_template("notifications/_row.html", item=notification, query=query, kind_label=kind_label,
-                              partners=partner_names([notification.partner_id]))
+        row = render_template("notifications/_row.html", query=query,
+                              rows=inbox_rows([as_inbox_row(notification)], query, partner_names([notification.partner_id])))
         return _fragment_with_bell(row, message)
     flash(message, "success")
     return redirect(_list_url(query))
