@@ -2,7 +2,7 @@
 "one partner" audience of agency notices. Registered with the notifications area."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from ..account.models import User
 from ..extensions import db
@@ -21,8 +21,13 @@ def members_with_right(partner_id: int, right) -> list[User]:
     return list(db.session.execute(select(User).where(User.id.in_(ids))).scalars())
 
 
+# The inbox asks on every page: built once, Core columns run on the session's connection.
+_NAMES = select(Partner.__table__.c.id, Partner.__table__.c.name).where(
+    Partner.__table__.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def partner_names(ids: set[int]) -> dict[int, str]:
-    rows = db.session.execute(select(Partner.id, Partner.name).where(Partner.id.in_(ids)))
+    rows = db.session.connection().execute(_NAMES, {"ids": list(ids)})
     return {row.id: row.name for row in rows}
 
 
