@@ -64,9 +64,12 @@ def save_choice_to_profile() -> None:
 
 def lang_url(code: str) -> str:
     """This page's URL in language `code` (keeps the other query parameters)."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    req = request._get_current_object()  # asked three times a page: the proxy once
+    if not req.args:
+        return f"{req.path}?lang={code}"
+    args = [(k, v) for k, v in req.args.items(multi=True) if k != "lang"]
     args.append(("lang", code))
-    return f"{request.path}?{urlencode(args)}"
+    return f"{req.path}?{urlencode(args)}"
 
 
 # --- templates: the catalogue looked up once per language, not per message --------------------
