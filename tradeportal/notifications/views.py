@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ..access import signed_in
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
-from ..i18n import current_language, format_datetime
+from ..i18n import DateTimes, current_language
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
@@ -78,6 +78,7 @@ def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
     unread_head, unread_tail = map(escape, _id_url("notifications.unread"))
     labels: dict = {}
     names: dict = {None: None}
+    dates = DateTimes("short")
     found = []
     for id_, created_at, kind, subject, urgent, partner_id, read_at in items:
         label = labels.get(kind)
@@ -88,7 +89,7 @@ def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
             partner = names[partner_id] = escape(partners[partner_id]) if partner_id and partners.get(partner_id) else None
         read = read_at is not None
         found.append(InboxRow(
-            id_, read, urgent, escape(subject), created_at.isoformat(), escape(format_datetime(created_at, "short")),
+            id_, read, urgent, escape(subject), created_at.isoformat(), escape(dates(created_at)),
             label, partner, f"{detail_head}{id_}{detail_tail}",
             f"{unread_head}{id_}{unread_tail}" if read else f"{read_head}{id_}{read_tail}",
         ))
