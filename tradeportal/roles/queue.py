@@ -1,0 +1,156 @@
+"""The staff review queue of role requests (GET /staff/role-requests), cheap to show.
+
+Issue #9: the page used to load 20 requests as ORM entities with their partner, role and
+requester (about 3 M instructions), build its statement anew on every request, and call four
+macros, a date filter, `url_for` and gettext on every row from the template. Here:
+
+- one Core statement per (list, search or not), built once at import, with the page's LIMIT and
+  OFFSET and the search key as bound parameters; it runs on the session's connection and
+  returns plain column rows (the same single query as before);
+- the labels and status tags are translated once per request (only those the page shows),
+  the link of a row is a prefix built once with the id appended, dates are formatted in Python;
+- the template gets one tuple of display values per row and only prints them.
+
+The HTML is the one the macros made (`tests/test_perf_staff_queue.py` compares them).
+"""
+from __future__ import annotations
+
+from flask import url_for
+from markupsafe import Markup
+from sqlalchemy import bindparam, or_, select
+
+from ..account.models import User
+from ..i18n import current_language, format_datetime
+from ..pagination import MAX_PAGE, PAGE_SIZE, Page
+from ..partners.models import Partner
+from .models import GrantStatus, Role, RoleRequest
+
+FILTERS = ("pending", "active", "closed")
+
+_rr = RoleRequest.__table__.c
+_p = Partner.__table__.c
+_role = Role.__table__.c
+_user = User.__table__.c
+
+
+def _build(status: str, searching: bool):
+    stmt = (
+        select(_rr.id, _rr.status, _rr.requested_at,
+               _p.name, _p.identifier, _p.status, _p.suspended_at,
+               _p.address_line1, _p.address_line2, _p.postcode, _p.town, _p.country,
+               _role.name_fr, _role.name_en, _role.name_de,
+               _user.id, _user.first_name, _user.last_name)
+        .select_from(RoleRequest.__table__)
+        .join(Partner.__table__, _p.id == _rr.partner_id)
+        .join(Role.__table__, _role.id == _rr.role_id)
+        .outerjoin(User.__table__, _user.id == _rr.requested_by_id)
+    )
+    if status == "pending":
+        stmt = stmt.where(_rr.status == GrantStatus.PENDING).order_by(_rr.requested_at, _rr.id)
+    elif status == "active":
+        stmt = stmt.where(_rr.status == GrantStatus.ACTIVE).order_by(_p.name_search, _rr.id)
+    else:
+        stmt = (stmt.where(_rr.status.in_([GrantStatus.REJECTED, GrantStatus.REVOKED, GrantStatus.WITHDRAWN]))
+                .order_by(_rr.decided_at.desc(), _rr.id.desc()))
+    if searching:
+        # What `startswith(key, autoescape=True)` renders, with the key escaped by `_like_prefix`.
+        stmt = stmt.where(or_(_p.name_search.startswith(bindparam("key"), escape="/"),
+                              _p.identifier == bindparam("identifier")))
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+STATEMENTS = {(status, searching): _build(status, searching) for status in FILTERS for searching in (False, True)}
+
+
+def _like_prefix(key: str) -> str:
+    """The key as SQLAlchemy's autoescape passes it to LIKE (escape character "/")."""
+    return key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE):
+    """(rows, number, has_next): one page of the list, one more row fetched to know if another follows."""
+    number = max(1, min(number or 1, MAX_PAGE))
+    params = {"limit": size + 1, "offset": (number - 1) * size}
+    if q:
+        params["key"] = _like_prefix(" ".join(q.lower().split()))
+        params["identifier"] = q.strip()
+    rows = session.connection().execute(STATEMENTS[status, bool(q)], params).all()
+    return rows[:size], number, len(rows) > size
+
+
+class _Labels(dict):
+    """Translations of this request, looked up on first use (a page shows few of them)."""
+
+    def __init__(self, translations):
+        super().__init__()
+        self._translations = translations
+
+    def __missing__(self, msgid: str) -> Markup:
+        # As `_()` in a template: the catalogue's text is markup (the templates do not escape it).
+        text = self[msgid] = Markup(self._translations.ugettext(msgid))
+        return text
+
+
+# The tags of partners/_macros.html status_tag and roles/_macros.html status_tag, with the same
+# classes, texts and trailing newline (the last branch of each macro has none).
+_PARTNER_TAGS = {
+    "active": ("active", "Active", "\n"),
+    "letter_pending": ("pending", "Letter pending", "\n"),
+    "awaiting_check": ("pending", "Awaiting the agency's check", "\n"),
+    "suspended": ("rejected", "Suspended", "\n"),
+}
+_PARTNER_OTHER_TAG = ("rejected", "Rejected", "")
+_REQUEST_TAGS = {
+    "pending": ("pending", "Pending", "\n"),
+    "active": ("active", "Active", "\n"),
+    "rejected": ("rejected", "Rejected", "\n"),
+    "revoked": ("revoked", "Revoked", "\n"),
+}
+_REQUEST_OTHER_TAG = ("neutral", "Withdrawn", "")
+
+
+class _Tags(dict):
+    def __init__(self, labels: _Labels, table: dict, other: tuple):
+        super().__init__()
+        self._labels, self._table, self._other = labels, table, other
+
+    def __missing__(self, status: str) -> Markup:
+        kind, msgid, end = self._table.get(status, self._other)
+        tag = self[status] = Markup('<strong class="tag tag--%s">%s</strong>%s') % (kind, self._labels[msgid], Markup(end))
+        return tag
+
+
+def display_rows(rows) -> list[tuple]:
+    """One tuple of display values per row, in the order the template unpacks them."""
+    from flask_babel import get_translations
+
+    labels = _Labels(get_translations())
+    partner_tags = _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG)
+    request_tags = _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG)
+    language = current_language()
+    name_index = {"fr": 0, "en": 1, "de": 2}.get(language)
+    link = url_for("staff.role_request", request_id=0)[:-1]  # "/staff/role-requests/": the id follows
+    out = []
+    for (request_id, status, requested_at, name, identifier, partner_status, suspended_at,
+         line1, line2, postcode, town, country, name_fr, name_en, name_de, user_id, first, last) in rows:
+        # Role.localized("name"): the reader's language, else French, English, German.
+        role_name = ((name_fr, name_en, name_de)[name_index] if name_index is not None else None) \
+            or name_fr or name_en or name_de or ""
+        out.append((
+            f"{link}{request_id}",
+            labels["Review"] if status == GrantStatus.PENDING else labels["Details"],
+            name,
+            identifier or labels["No identification number"],
+            partner_tags["suspended" if suspended_at is not None else partner_status],
+            line1, line2, postcode, town, country,
+            role_name,
+            format_datetime(requested_at, "short"),
+            None if user_id is None else f"{first} {last}".strip(),  # User.full_name
+            request_tags[status],
+        ))
+    return out
+
+
+def queue_page(session, status: str, q: str, number: int) -> Page:
+    rows, number, has_next = fetch(session, status, q, number)
+    return Page(items=display_rows(rows), number=number, has_next=has_next)
