@@ -9,7 +9,8 @@ macros, a date filter, `url_for` and gettext on every row from the template. Her
   returns plain column rows (the same single query as before);
 - the labels and status tags are translated once per request (only those the page shows),
   the link of a row is a prefix built once with the id appended, dates are formatted in Python;
-- the template gets one tuple of display values per row and only prints them.
+- the table rows are one piece of HTML made here from escaped values (`rows_html`), which the
+  template prints once.
 
 The HTML is the one the macros made (`tests/test_perf_staff_queue.py` compares them).
 """
@@ -79,15 +80,17 @@ def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE):
 
 
 class _Labels(dict):
-    """Translations of this request, looked up on first use (a page shows few of them)."""
+    """Translations of this request, looked up on first use (a page shows few of them).
+
+    As `_()` in a template, the catalogue's text is printed as it is (trusted, not escaped).
+    """
 
     def __init__(self, translations):
         super().__init__()
         self._translations = translations
 
-    def __missing__(self, msgid: str) -> Markup:
-        # As `_()` in a template: the catalogue's text is markup (the templates do not escape it).
-        text = self[msgid] = Markup(self._translations.ugettext(msgid))
+    def __missing__(self, msgid: str) -> str:
+        text = self[msgid] = str(self._translations.ugettext(msgid))
         return text
 
 
@@ -110,47 +113,67 @@ _REQUEST_OTHER_TAG = ("neutral", "Withdrawn", "")
 
 
 class _Tags(dict):
+    """The tag of a status, made on first use from the translated label."""
+
     def __init__(self, labels: _Labels, table: dict, other: tuple):
         super().__init__()
         self._labels, self._table, self._other = labels, table, other
 
-    def __missing__(self, status: str) -> Markup:
+    def __missing__(self, status: str) -> str:
         kind, msgid, end = self._table.get(status, self._other)
-        tag = self[status] = Markup('<strong class="tag tag--%s">%s</strong>%s') % (kind, self._labels[msgid], Markup(end))
+        tag = self[status] = f'<strong class="tag tag--{kind}">{self._labels[msgid]}</strong>{end}'
         return tag
 
 
-def display_rows(rows) -> list[tuple]:
-    """One tuple of display values per row, in the order the template unpacks them."""
+def _html(value) -> str:
+    """markupsafe.escape's text for a value (the same five characters, the same entities),
+    without building a Markup object for each (a page escapes about 250 values)."""
+    return (str(value).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
+def rows_html(rows) -> Markup:
+    """The rows of the table (`<tr>` elements), as staff/role_requests.html printed them.
+
+    Built here rather than in the template: the template escapes every value through a Markup
+    object (about 4,400 instructions each, 16 a row). Every value from the database is escaped
+    by `_html`; the rest is this module's markup and the catalogue's labels (as `_()` prints them).
+    The cells are those of the partner and role `status_tag` macros and of partners/_macros.html
+    `address` (which runs the first address lines into the postcode: kept as it is);
+    `tests/test_perf_staff_queue.py` compares them with the macros.
+    """
     from flask_babel import get_translations
 
     labels = _Labels(get_translations())
     partner_tags = _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG)
     request_tags = _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG)
-    language = current_language()
-    name_index = {"fr": 0, "en": 1, "de": 2}.get(language)
-    link = url_for("staff.role_request", request_id=0)[:-1]  # "/staff/role-requests/": the id follows
+    name_index = {"fr": 0, "en": 1, "de": 2}.get(current_language())
+    link = _html(url_for("staff.role_request", request_id=0)[:-1])  # "/staff/role-requests/": the id follows
     out = []
     for (request_id, status, requested_at, name, identifier, partner_status, suspended_at,
          line1, line2, postcode, town, country, name_fr, name_en, name_de, user_id, first, last) in rows:
+        name = _html(name)
         # Role.localized("name"): the reader's language, else French, English, German.
-        role_name = ((name_fr, name_en, name_de)[name_index] if name_index is not None else None) \
-            or name_fr or name_en or name_de or ""
-        out.append((
-            f"{link}{request_id}",
-            labels["Review"] if status == GrantStatus.PENDING else labels["Details"],
-            name,
-            identifier or labels["No identification number"],
-            partner_tags["suspended" if suspended_at is not None else partner_status],
-            line1, line2, postcode, town, country,
-            role_name,
-            format_datetime(requested_at, "short"),
-            None if user_id is None else f"{first} {last}".strip(),  # User.full_name
-            request_tags[status],
-        ))
-    return out
+        role = _html(((name_fr, name_en, name_de)[name_index] if name_index is not None else None)
+                     or name_fr or name_en or name_de or "")
+        requester = "" if user_id is None else f'<br><span class="meta">{_html(f"{first} {last}".strip())}</span>'
+        out.append(
+            f'    <tr>\n'
+            f'      <td>{name}<br><span class="meta">{_html(identifier) if identifier else labels["No identification number"]}</span>'
+            f'<br>{partner_tags["suspended" if suspended_at is not None else partner_status]}</td>\n'
+            f'      <td><span class="address">{_html(line1)}{_html(line2) if line2 else ""}{_html(postcode)} {_html(town)}\n'
+            f'{_html(country)}</span></td>\n'
+            f'      <td>{role}</td>\n'
+            f'      <td>{_html(format_datetime(requested_at, "short"))}{requester}</td>\n'
+            f'      <td>{request_tags[status]}</td>\n'
+            f'      <td><a href="{link}{request_id}">{labels["Review"] if status == GrantStatus.PENDING else labels["Details"]}'
+            f'<span class="visually-hidden"> – {name}, {role}</span></a></td>\n'
+            f'    </tr>\n'
+        )
+    return Markup("".join(out))
 
 
-def queue_page(session, status: str, q: str, number: int) -> Page:
+def queue_page(session, status: str, q: str, number: int) -> tuple[Page, Markup]:
+    """The page (its items are the column rows) and the HTML of its table rows."""
     rows, number, has_next = fetch(session, status, q, number)
-    return Page(items=display_rows(rows), number=number, has_next=has_next)
+    return Page(items=rows, number=number, has_next=has_next), rows_html(rows)

@@ -80,8 +80,8 @@ def role_requests():
     if status not in QUEUE_FILTERS:
         status = "pending"
     q = request.args.get("q", "")[:100]
-    page = queue.queue_page(db.session, status, q, request.args.get("page", 1, type=int))
-    return render_template("staff/role_requests.html", page=page, status=status, q=q)
+    page, rows_html = queue.queue_page(db.session, status, q, request.args.get("page", 1, type=int))
+    return render_template("staff/role_requests.html", page=page, rows_html=rows_html, status=status, q=q)
 
 
 def _request_or_404(request_id: int) -> RoleRequest:
