@@ -109,3 +109,17 @@ def test_values_are_escaped_and_the_search_is_a_literal_prefix(client, db, make_
     # The identifier, exactly.
     identifier = varied[2].identifier
     assert "Charlie AG" in client.get(f"/staff/role-requests?q=+{identifier}+").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "de"])
+def test_the_compiled_short_dates_are_those_of_format_datetime(app, lang):
+    from tradeportal.i18n import format_datetime
+
+    values = [datetime(2009, 1, 5, tzinfo=timezone.utc), datetime(1999, 12, 31, 23, 30, tzinfo=timezone.utc),
+              datetime(2026, 6, 15, 11, 59, 59, 999999, tzinfo=timezone.utc), datetime(2026, 6, 15, 10, 0)]  # naive: UTC
+    for start in (datetime(2026, 3, 28, tzinfo=timezone.utc), datetime(2026, 10, 24, tzinfo=timezone.utc)):
+        values += [start + timedelta(minutes=17 * n) for n in range(3 * 24 * 60 // 17)]  # DST changes, every hour
+    with app.test_request_context(f"/staff/role-requests?lang={lang}"):
+        compiled = queue._short_datetime()
+        assert compiled is not None
+        assert [compiled(value) for value in values] == [format_datetime(value, "short") for value in values]
