@@ -97,22 +97,27 @@ class _Labels(dict):
         return text
 
 
+def N_(msgid: str) -> str:
+    """Marks a message for `pybabel extract` (one of its default keywords); `_Labels` translates it."""
+    return msgid
+
+
 # The tags of partners/_macros.html status_tag and roles/_macros.html status_tag, with the same
 # classes, texts and trailing newline (the last branch of each macro has none).
 _PARTNER_TAGS = {
-    "active": ("active", "Active", "\n"),
-    "letter_pending": ("pending", "Letter pending", "\n"),
-    "awaiting_check": ("pending", "Awaiting the agency's check", "\n"),
-    "suspended": ("rejected", "Suspended", "\n"),
+    "active": ("active", N_("Active"), "\n"),
+    "letter_pending": ("pending", N_("Letter pending"), "\n"),
+    "awaiting_check": ("pending", N_("Awaiting the agency's check"), "\n"),
+    "suspended": ("rejected", N_("Suspended"), "\n"),
 }
-_PARTNER_OTHER_TAG = ("rejected", "Rejected", "")
+_PARTNER_OTHER_TAG = ("rejected", N_("Rejected"), "")
 _REQUEST_TAGS = {
-    "pending": ("pending", "Pending", "\n"),
-    "active": ("active", "Active", "\n"),
-    "rejected": ("rejected", "Rejected", "\n"),
-    "revoked": ("revoked", "Revoked", "\n"),
+    "pending": ("pending", N_("Pending"), "\n"),
+    "active": ("active", N_("Active"), "\n"),
+    "rejected": ("rejected", N_("Rejected"), "\n"),
+    "revoked": ("revoked", N_("Revoked"), "\n"),
 }
-_REQUEST_OTHER_TAG = ("neutral", "Withdrawn", "")
+_REQUEST_OTHER_TAG = ("neutral", N_("Withdrawn"), "")
 
 
 class _Tags(dict):
@@ -260,6 +265,8 @@ def rows_html(rows) -> Markup:
         )
         others.append((request_id, status, "suspended" if suspended_at is not None else partner_status, user_id))
     texts = _html_all(texts)
+    no_identifier = labels[N_("No identification number")]
+    review, details = labels[N_("Review")], labels[N_("Details")]
     out = []
     for i, (request_id, status, partner_status, user_id) in enumerate(others):
         name, identifier, address, role, requested, requester = texts[i * _TEXTS_PER_ROW:(i + 1) * _TEXTS_PER_ROW]
@@ -267,13 +274,13 @@ def rows_html(rows) -> Markup:
             requested = f'{requested}<br><span class="meta">{requester}</span>'
         out.append(
             f'    <tr>\n'
-            f'      <td>{name}<br><span class="meta">{identifier or labels["No identification number"]}</span>'
+            f'      <td>{name}<br><span class="meta">{identifier or no_identifier}</span>'
             f'<br>{partner_tags[partner_status]}</td>\n'
             f'      <td><span class="address">{address}</span></td>\n'
             f'      <td>{role}</td>\n'
             f'      <td>{requested}</td>\n'
             f'      <td>{request_tags[status]}</td>\n'
-            f'      <td><a href="{link}{request_id}">{labels["Review"] if status == GrantStatus.PENDING else labels["Details"]}'
+            f'      <td><a href="{link}{request_id}">{review if status == GrantStatus.PENDING else details}'
             f'<span class="visually-hidden"> – {name}, {role}</span></a></td>\n'
             f'    </tr>\n'
         )
