@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import url_for
+from flask import current_app, request, url_for
 from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
@@ -228,6 +228,27 @@ def _zone(tzinfo):
         return tzinfo
 
 
+def _kept_for_the_locale():
+    """(labels, partner tags, request tags, link prefix) of this request's locale and mount point.
+
+    Kept by the app, like the catalogues themselves (flask_babel loads them once): the labels
+    and tags fill in as pages need them, instead of being looked up again on every request.
+    """
+    import flask_babel
+
+    locale = chosen_babel_locale() or flask_babel.get_locale()
+    key = (None if locale is None else (locale.language, locale.territory, locale.script), request.root_path)
+    kept = current_app.extensions.setdefault("tradeportal.roles.queue", {})
+    found = kept.get(key)
+    if found is None:
+        labels = _Labels(flask_babel.get_translations())
+        found = kept[key] = (
+            labels, _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG), _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG),
+            _html(url_for("staff.role_request", request_id=0)[:-1]),  # "/staff/role-requests/": the id follows
+        )
+    return found
+
+
 _TEXTS_PER_ROW = 6
 
 
@@ -241,13 +262,8 @@ def rows_html(rows) -> Markup:
     partners/_macros.html `address` (which runs the first address lines into the postcode: kept
     as it is); `tests/test_perf_staff_queue.py` compares them with the macros.
     """
-    from flask_babel import get_translations
-
-    labels = _Labels(get_translations())
-    partner_tags = _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG)
-    request_tags = _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG)
+    labels, partner_tags, request_tags, link = _kept_for_the_locale()
     name_index = {"fr": 0, "en": 1, "de": 2}.get(current_language())
-    link = _html(url_for("staff.role_request", request_id=0)[:-1])  # "/staff/role-requests/": the id follows
     short_datetime = _short_datetime() or (lambda value: format_datetime(value, "short"))
     texts = []  # _TEXTS_PER_ROW a row, escaped together below
     others = []
