@@ -5,15 +5,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..access import StaffPermission, staff
 from ..extensions import db
-from ..pagination import paginate
-from ..partners.models import Partner
 from ..roles import catalogue
 from ..roles import grants as svc
+from ..roles import queue
 from ..roles.forms import DecisionForm, RevokeForm, RoleForm
 from ..roles.models import GrantStatus, Role, RoleRequest
 from ..roles.services import SERVICE_LABELS
@@ -22,7 +21,7 @@ from . import bp, register_menu
 register_menu("staff.role_requests", _l("Role requests"), StaffPermission.ROLES)
 register_menu("staff.roles", _l("Business partner roles"), StaffPermission.ROLES)
 
-QUEUE_FILTERS = ("pending", "active", "closed")
+QUEUE_FILTERS = queue.FILTERS
 
 
 # --- the catalogue ------------------------------------------------------------------
@@ -74,23 +73,6 @@ def role_edit(role_id: int):
 
 # --- the review queue ---------------------------------------------------------------
 
-def _queue_stmt(status: str, q: str):
-    stmt = (select(RoleRequest).join(Partner, Partner.id == RoleRequest.partner_id).join(Role, Role.id == RoleRequest.role_id)
-            .options(contains_eager(RoleRequest.partner), contains_eager(RoleRequest.role),
-                     joinedload(RoleRequest.requested_by)))
-    if status == "pending":
-        stmt = stmt.where(RoleRequest.status == GrantStatus.PENDING).order_by(RoleRequest.requested_at, RoleRequest.id)
-    elif status == "active":
-        stmt = stmt.where(RoleRequest.status == GrantStatus.ACTIVE).order_by(Partner.name_search, RoleRequest.id)
-    else:
-        stmt = (stmt.where(RoleRequest.status.in_([GrantStatus.REJECTED, GrantStatus.REVOKED, GrantStatus.WITHDRAWN]))
-                .order_by(RoleRequest.decided_at.desc(), RoleRequest.id.desc()))
-    if q:
-        key = " ".join(q.lower().split())
-        stmt = stmt.where(or_(Partner.name_search.startswith(key, autoescape=True), Partner.identifier == q.strip()))
-    return stmt
-
-
 @bp.get("/role-requests")
 @staff(StaffPermission.ROLES)
 def role_requests():
@@ -98,8 +80,8 @@ def role_requests():
     if status not in QUEUE_FILTERS:
         status = "pending"
     q = request.args.get("q", "")[:100]
-    page = paginate(_queue_stmt(status, q), request.args.get("page", 1, type=int))
-    return render_template("staff/role_requests.html", page=page, status=status, q=q)
+    page, rows_html = queue.queue_page(db.session, status, q, request.args.get("page", 1, type=int))
+    return render_template("staff/role_requests.html", page=page, rows_html=rows_html, status=status, q=q)
 
 
 def _request_or_404(request_id: int) -> RoleRequest:

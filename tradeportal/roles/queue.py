@@ -1,0 +1,309 @@
+"""The staff review queue of role requests (GET /staff/role-requests), cheap to show.
+
+Issue #9: the page used to load 20 requests as ORM entities with their partner, role and
+requester (about 3 M instructions), build its statement anew on every request, and call four
+macros, a date filter, `url_for` and gettext on every row from the template. Here:
+
+- one Core statement per (list, search or not), built once at import, with the page's LIMIT and
+  OFFSET and the search key as bound parameters; it runs on the session's connection and
+  returns plain column rows (the same single query as before);
+- the labels and status tags are translated once per request (only those the page shows),
+  the link of a row is a prefix built once with the id appended, dates are formatted in Python;
+- the table rows are one piece of HTML made here from escaped values (`rows_html`), which the
+  template prints once.
+
+The HTML is the one the macros made (`tests/test_perf_staff_queue.py` compares them).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, request, url_for
+from markupsafe import Markup
+from sqlalchemy import bindparam, or_, select
+
+from ..account.models import User
+from ..i18n import chosen_babel_locale, current_language, format_datetime
+from ..pagination import MAX_PAGE, PAGE_SIZE, Page
+from ..partners.models import Partner
+from .models import GrantStatus, Role, RoleRequest
+
+FILTERS = ("pending", "active", "closed")
+
+_rr = RoleRequest.__table__.c
+_p = Partner.__table__.c
+_role = Role.__table__.c
+_user = User.__table__.c
+
+
+def _build(status: str, searching: bool):
+    stmt = (
+        select(_rr.id, _rr.status, _rr.requested_at,
+               _p.name, _p.identifier, _p.status, _p.suspended_at,
+               _p.address_line1, _p.address_line2, _p.postcode, _p.town, _p.country,
+               _role.name_fr, _role.name_en, _role.name_de,
+               _user.id, _user.first_name, _user.last_name)
+        .select_from(RoleRequest.__table__)
+        .join(Partner.__table__, _p.id == _rr.partner_id)
+        .join(Role.__table__, _role.id == _rr.role_id)
+        .outerjoin(User.__table__, _user.id == _rr.requested_by_id)
+    )
+    if status == "pending":
+        stmt = stmt.where(_rr.status == GrantStatus.PENDING).order_by(_rr.requested_at, _rr.id)
+    elif status == "active":
+        stmt = stmt.where(_rr.status == GrantStatus.ACTIVE).order_by(_p.name_search, _rr.id)
+    else:
+        stmt = (stmt.where(_rr.status.in_([GrantStatus.REJECTED, GrantStatus.REVOKED, GrantStatus.WITHDRAWN]))
+                .order_by(_rr.decided_at.desc(), _rr.id.desc()))
+    if searching:
+        # What `startswith(key, autoescape=True)` renders, with the key escaped by `_like_prefix`.
+        stmt = stmt.where(or_(_p.name_search.startswith(bindparam("key"), escape="/"),
+                              _p.identifier == bindparam("identifier")))
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+STATEMENTS = {(status, searching): _build(status, searching) for status in FILTERS for searching in (False, True)}
+
+
+def _like_prefix(key: str) -> str:
+    """The key as SQLAlchemy's autoescape passes it to LIKE (escape character "/")."""
+    return key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE):
+    """(rows, number, has_next): one page of the list, one more row fetched to know if another follows."""
+    number = max(1, min(number or 1, MAX_PAGE))
+    params = {"limit": size + 1, "offset": (number - 1) * size}
+    if q:
+        params["key"] = _like_prefix(" ".join(q.lower().split()))
+        params["identifier"] = q.strip()
+    rows = session.connection().execute(STATEMENTS[status, bool(q)], params).all()
+    return rows[:size], number, len(rows) > size
+
+
+class _Labels(dict):
+    """Translations of this request, looked up on first use (a page shows few of them).
+
+    As `_()` in a template, the catalogue's text is printed as it is (trusted, not escaped).
+    """
+
+    def __init__(self, translations):
+        super().__init__()
+        self._translations = translations
+
+    def __missing__(self, msgid: str) -> str:
+        text = self[msgid] = str(self._translations.ugettext(msgid))
+        return text
+
+
+def N_(msgid: str) -> str:
+    """Marks a message for `pybabel extract` (one of its default keywords); `_Labels` translates it."""
+    return msgid
+
+
+# The tags of partners/_macros.html status_tag and roles/_macros.html status_tag, with the same
+# classes, texts and trailing newline (the last branch of each macro has none).
+_PARTNER_TAGS = {
+    "active": ("active", N_("Active"), "\n"),
+    "letter_pending": ("pending", N_("Letter pending"), "\n"),
+    "awaiting_check": ("pending", N_("Awaiting the agency's check"), "\n"),
+    "suspended": ("rejected", N_("Suspended"), "\n"),
+}
+_PARTNER_OTHER_TAG = ("rejected", N_("Rejected"), "")
+_REQUEST_TAGS = {
+    "pending": ("pending", N_("Pending"), "\n"),
+    "active": ("active", N_("Active"), "\n"),
+    "rejected": ("rejected", N_("Rejected"), "\n"),
+    "revoked": ("revoked", N_("Revoked"), "\n"),
+}
+_REQUEST_OTHER_TAG = ("neutral", N_("Withdrawn"), "")
+
+
+class _Tags(dict):
+    """The tag of a status, made on first use from the translated label."""
+
+    def __init__(self, labels: _Labels, table: dict, other: tuple):
+        super().__init__()
+        self._labels, self._table, self._other = labels, table, other
+
+    def __missing__(self, status: str) -> str:
+        kind, msgid, end = self._table.get(status, self._other)
+        tag = self[status] = f'<strong class="tag tag--{kind}">{self._labels[msgid]}</strong>{end}'
+        return tag
+
+
+def _html(value) -> str:
+    """markupsafe.escape's text for a value (the same five characters, the same entities)."""
+    return (str(value).replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
+def _html_all(values: list) -> list[str]:
+    """`_html` of each value, in one pass over them all (a page escapes about 120 values)."""
+    try:
+        parts = _html("\0".join(values)).split("\0")
+    except TypeError:  # a value that is not text
+        parts = []
+    if len(parts) != len(values):  # or one holding the separator
+        parts = [_html(value) for value in values]
+    return parts
+
+
+# --- dates: i18n.format_datetime(value, "short"), compiled ---------------------------------------
+# i18n.format_datetime goes through babel's DateTimeFormat on every call (about 54,000 instructions;
+# the page shows 20 dates). The locale's short pattern is compiled here once into a single
+# %-template with named fields, filled from the local time in one operation (about 6,000).
+# Patterns with a field this does not know (time zone or month names...) and a configured
+# datetime.short format go to i18n.format_datetime unchanged. `tests/test_perf_staff_queue.py`
+# compares both over days of DST changes in fr, en and de.
+# (A candidate for i18n.py itself, where every page with dates would gain from it.)
+_NUMBER_FIELDS = {"y": "y", "M": "M", "L": "M", "d": "d", "H": "H", "h": "h", "K": "K", "k": "k", "m": "m", "s": "s"}
+_short_formatters: dict = {}
+
+
+def _compile(text: str, locale):
+    """(%-template, am, pm) of a babel date pattern, or None when it has another field."""
+    from babel.dates import DateTimeFormat, tokenize_pattern
+
+    template, am, pm = [], "", ""
+    for kind, value in tokenize_pattern(text):
+        if kind == "chars":
+            template.append(value.replace("%", "%%"))
+            continue
+        char, count = value
+        if char == "a":  # am / pm, as babel names them in this locale
+            am, pm = (DateTimeFormat(datetime(2000, 1, 1, hour), locale).format_period("a", count) for hour in (9, 21))
+            template.append("%(a)s")
+        elif char in _NUMBER_FIELDS and not (char in "ML" and count > 2):
+            # babel writes "%0*d" % (count, number); a two-letter year is its last two digits.
+            template.append(f"%({'yy' if char == 'y' and count == 2 else _NUMBER_FIELDS[char]})0{count}d")
+        else:
+            return None
+    return "".join(template), am, pm
+
+
+def _short_datetime():
+    """A function giving i18n.format_datetime(value, "short") of this request, or None."""
+    import flask_babel
+    from babel.dates import get_datetime_format
+
+    from ..extensions import babel
+
+    locale, tzinfo = chosen_babel_locale() or flask_babel.get_locale(), flask_babel.get_timezone()
+    if locale is None or (babel.date_formats.get("datetime.short") or "short") != "short":
+        return None
+    key = (str(locale), str(tzinfo))
+    found = _short_formatters.get(key, False)
+    if found is not False:
+        return found
+    text = (get_datetime_format("short", locale=locale)
+            .replace("{0}", locale.time_formats["short"].pattern).replace("{1}", locale.date_formats["short"].pattern))
+    compiled = _compile(text, locale)
+    formatter = None
+    if compiled is not None:
+        template, am, pm = compiled
+        zone = _zone(tzinfo)
+
+        def formatter(value):
+            if value is None:
+                return format_datetime(value, "short")
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=timezone.utc)
+            v = value.astimezone(zone)
+            hour = v.hour
+            return template % {"y": v.year, "yy": v.year % 100, "M": v.month, "d": v.day, "H": hour,
+                               "h": hour % 12 or 12, "K": hour % 12, "k": hour or 24, "m": v.minute,
+                               "s": v.second, "a": pm if hour >= 12 else am}
+
+    _short_formatters[key] = formatter
+    return formatter
+
+
+def _zone(tzinfo):
+    name = getattr(tzinfo, "zone", None) or getattr(tzinfo, "key", None)
+    try:
+        return ZoneInfo(name) if name else tzinfo
+    except (ZoneInfoNotFoundError, ValueError):
+        return tzinfo
+
+
+def _kept_for_the_locale():
+    """(labels, partner tags, request tags, link prefix) of this request's locale and mount point.
+
+    Kept by the app, like the catalogues themselves (flask_babel loads them once): the labels
+    and tags fill in as pages need them, instead of being looked up again on every request.
+    """
+    import flask_babel
+
+    locale = chosen_babel_locale() or flask_babel.get_locale()
+    key = (None if locale is None else (locale.language, locale.territory, locale.script), request.root_path)
+    kept = current_app.extensions.setdefault("tradeportal.roles.queue", {})
+    found = kept.get(key)
+    if found is None:
+        labels = _Labels(flask_babel.get_translations())
+        found = kept[key] = (
+            labels, _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG), _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG),
+            _html(url_for("staff.role_request", request_id=0)[:-1]),  # "/staff/role-requests/": the id follows
+        )
+    return found
+
+
+_TEXTS_PER_ROW = 6
+
+
+def rows_html(rows) -> Markup:
+    """The rows of the table (`<tr>` elements), as staff/role_requests.html printed them.
+
+    Built here rather than in the template: the template escapes every value through a Markup
+    object (about 4,400 instructions each, 16 a row). Every text from the database is escaped
+    by `_html_all`; the rest is this module's markup and the catalogue's labels (as `_()` prints
+    them). The cells are those of the partner and role `status_tag` macros and of
+    partners/_macros.html `address` (which runs the first address lines into the postcode: kept
+    as it is); `tests/test_perf_staff_queue.py` compares them with the macros.
+    """
+    labels, partner_tags, request_tags, link = _kept_for_the_locale()
+    name_index = {"fr": 0, "en": 1, "de": 2}.get(current_language())
+    short_datetime = _short_datetime() or (lambda value: format_datetime(value, "short"))
+    texts = []  # _TEXTS_PER_ROW a row, escaped together below
+    others = []
+    for (request_id, status, requested_at, name, identifier, partner_status, suspended_at,
+         line1, line2, postcode, town, country, name_fr, name_en, name_de, user_id, first, last) in rows:
+        texts += (
+            name,
+            identifier or "",
+            f"{line1}{line2 or ''}{postcode} {town}\n{country}",  # the address macro's text
+            # Role.localized("name"): the reader's language, else French, English, German.
+            ((name_fr, name_en, name_de)[name_index] if name_index is not None else None)
+            or name_fr or name_en or name_de or "",
+            short_datetime(requested_at),
+            "" if user_id is None else f"{first} {last}".strip(),  # User.full_name
+        )
+        others.append((request_id, status, "suspended" if suspended_at is not None else partner_status, user_id))
+    texts = _html_all(texts)
+    no_identifier = labels[N_("No identification number")]
+    review, details = labels[N_("Review")], labels[N_("Details")]
+    out = []
+    for i, (request_id, status, partner_status, user_id) in enumerate(others):
+        name, identifier, address, role, requested, requester = texts[i * _TEXTS_PER_ROW:(i + 1) * _TEXTS_PER_ROW]
+        if user_id is not None:
+            requested = f'{requested}<br><span class="meta">{requester}</span>'
+        out.append(
+            f'    <tr>\n'
+            f'      <td>{name}<br><span class="meta">{identifier or no_identifier}</span>'
+            f'<br>{partner_tags[partner_status]}</td>\n'
+            f'      <td><span class="address">{address}</span></td>\n'
+            f'      <td>{role}</td>\n'
+            f'      <td>{requested}</td>\n'
+            f'      <td>{request_tags[status]}</td>\n'
+            f'      <td><a href="{link}{request_id}">{review if status == GrantStatus.PENDING else details}'
+            f'<span class="visually-hidden"> – {name}, {role}</span></a></td>\n'
+            f'    </tr>\n'
+        )
+    return Markup("".join(out))
+
+
+def queue_page(session, status: str, q: str, number: int) -> tuple[Page, Markup]:
+    """The page (its items are the column rows) and the HTML of its table rows."""
+    rows, number, has_next = fetch(session, status, q, number)
+    return Page(items=rows, number=number, has_next=has_next), rows_html(rows)
