@@ -192,8 +192,8 @@ def _compile(text: str, locale, kind: str) -> _CompiledPattern | None:
         return DateTimeFormat(value, locale)[field]
 
     pieces: list = []
-    for token, value in tokenize_pattern(text):
-        if token == "chars":
+    for part, value in tokenize_pattern(text):
+        if part == "chars":
             pieces.append(value)
             continue
         char, count = value
