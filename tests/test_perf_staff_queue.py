@@ -120,6 +120,5 @@ def test_the_compiled_short_dates_are_those_of_format_datetime(app, lang):
     for start in (datetime(2026, 3, 28, tzinfo=timezone.utc), datetime(2026, 10, 24, tzinfo=timezone.utc)):
         values += [start + timedelta(minutes=17 * n) for n in range(3 * 24 * 60 // 17)]  # DST changes, every hour
     with app.test_request_context(f"/staff/role-requests?lang={lang}"):
-        compiled = queue._short_datetime()
-        assert compiled is not None
+        compiled = queue.DateTimes("short")
         assert [compiled(value) for value in values] == [format_datetime(value, "short") for value in values]

@@ -8,7 +8,7 @@ macros, a date filter, `url_for` and gettext on every row from the template. Her
   OFFSET and the search key as bound parameters; it runs on the session's connection and
   returns plain column rows (the same single query as before);
 - the labels and status tags are translated once per request (only those the page shows),
-  the link of a row is a prefix built once with the id appended, dates are formatted in Python;
+  the link of a row is a prefix built once with the id appended, dates by i18n.DateTimes;
 - the table rows are one piece of HTML made here from escaped values (`rows_html`), which the
   template prints once.
 
@@ -16,15 +16,12 @@ The HTML is the one the macros made (`tests/test_perf_staff_queue.py` compares t
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask import current_app, request, url_for
 from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
 from ..account.models import User
-from ..i18n import chosen_babel_locale, current_language, format_datetime
+from ..i18n import DateTimes, chosen_babel_locale, current_language
 from ..pagination import MAX_PAGE, PAGE_SIZE, Page
 from ..partners.models import Partner
 from .models import GrantStatus, Role, RoleRequest
@@ -150,84 +147,6 @@ def _html_all(values: list) -> list[str]:
     return parts
 
 
-# --- dates: i18n.format_datetime(value, "short"), compiled ---------------------------------------
-# i18n.format_datetime goes through babel's DateTimeFormat on every call (about 54,000 instructions;
-# the page shows 20 dates). The locale's short pattern is compiled here once into a single
-# %-template with named fields, filled from the local time in one operation (about 6,000).
-# Patterns with a field this does not know (time zone or month names...) and a configured
-# datetime.short format go to i18n.format_datetime unchanged. `tests/test_perf_staff_queue.py`
-# compares both over days of DST changes in fr, en and de.
-# (A candidate for i18n.py itself, where every page with dates would gain from it.)
-_NUMBER_FIELDS = {"y": "y", "M": "M", "L": "M", "d": "d", "H": "H", "h": "h", "K": "K", "k": "k", "m": "m", "s": "s"}
-_short_formatters: dict = {}
-
-
-def _compile(text: str, locale):
-    """(%-template, am, pm) of a babel date pattern, or None when it has another field."""
-    from babel.dates import DateTimeFormat, tokenize_pattern
-
-    template, am, pm = [], "", ""
-    for kind, value in tokenize_pattern(text):
-        if kind == "chars":
-            template.append(value.replace("%", "%%"))
-            continue
-        char, count = value
-        if char == "a":  # am / pm, as babel names them in this locale
-            am, pm = (DateTimeFormat(datetime(2000, 1, 1, hour), locale).format_period("a", count) for hour in (9, 21))
-            template.append("%(a)s")
-        elif char in _NUMBER_FIELDS and not (char in "ML" and count > 2):
-            # babel writes "%0*d" % (count, number); a two-letter year is its last two digits.
-            template.append(f"%({'yy' if char == 'y' and count == 2 else _NUMBER_FIELDS[char]})0{count}d")
-        else:
-            return None
-    return "".join(template), am, pm
-
-
-def _short_datetime():
-    """A function giving i18n.format_datetime(value, "short") of this request, or None."""
-    import flask_babel
-    from babel.dates import get_datetime_format
-
-    from ..extensions import babel
-
-    locale, tzinfo = chosen_babel_locale() or flask_babel.get_locale(), flask_babel.get_timezone()
-    if locale is None or (babel.date_formats.get("datetime.short") or "short") != "short":
-        return None
-    key = (str(locale), str(tzinfo))
-    found = _short_formatters.get(key, False)
-    if found is not False:
-        return found
-    text = (get_datetime_format("short", locale=locale)
-            .replace("{0}", locale.time_formats["short"].pattern).replace("{1}", locale.date_formats["short"].pattern))
-    compiled = _compile(text, locale)
-    formatter = None
-    if compiled is not None:
-        template, am, pm = compiled
-        zone = _zone(tzinfo)
-
-        def formatter(value):
-            if value is None:
-                return format_datetime(value, "short")
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=timezone.utc)
-            v = value.astimezone(zone)
-            hour = v.hour
-            return template % {"y": v.year, "yy": v.year % 100, "M": v.month, "d": v.day, "H": hour,
-                               "h": hour % 12 or 12, "K": hour % 12, "k": hour or 24, "m": v.minute,
-                               "s": v.second, "a": pm if hour >= 12 else am}
-
-    _short_formatters[key] = formatter
-    return formatter
-
-
-def _zone(tzinfo):
-    name = getattr(tzinfo, "zone", None) or getattr(tzinfo, "key", None)
-    try:
-        return ZoneInfo(name) if name else tzinfo
-    except (ZoneInfoNotFoundError, ValueError):
-        return tzinfo
-
-
 def _kept_for_the_locale():
     """(labels, partner tags, request tags, link prefix) of this request's locale and mount point.
 
@@ -264,7 +183,7 @@ def rows_html(rows) -> Markup:
     """
     labels, partner_tags, request_tags, link = _kept_for_the_locale()
     name_index = {"fr": 0, "en": 1, "de": 2}.get(current_language())
-    short_datetime = _short_datetime() or (lambda value: format_datetime(value, "short"))
+    short_datetime = DateTimes("short")  # i18n.format_datetime(value, "short")'s text, computed once per half-day
     texts = []  # _TEXTS_PER_ROW a row, escaped together below
     others = []
     for (request_id, status, requested_at, name, identifier, partner_status, suspended_at,
