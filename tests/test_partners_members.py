@@ -292,3 +292,16 @@ def test_the_header_of_a_page_without_partner_comes_with_the_session_statement(c
     db.session.commit()
     body = client.get("/account?lang=en").get_data(as_text=True)
     assert "<strong>Alpha AG</strong>" in body and "Switch" not in body
+
+
+def test_an_address_is_written_one_line_each(app):
+    """The address macro keeps each line apart (the class shows the line breaks): no running together."""
+    from types import SimpleNamespace
+
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string('{% from "partners/_macros.html" import address %}{{ address(o) }}')
+        full = SimpleNamespace(address_line1="Bahnhofstrasse 1", address_line2="Postfach 12", postcode="3003",
+                               town="Bern", country="CH")
+        assert template.render(o=full) == '<span class="address">Bahnhofstrasse 1\nPostfach 12\n3003 Bern\nCH</span>'
+        short = SimpleNamespace(**{**vars(full), "address_line2": None})
+        assert template.render(o=short) == '<span class="address">Bahnhofstrasse 1\n3003 Bern\nCH</span>'

@@ -178,8 +178,8 @@ def rows_html(rows) -> Markup:
     object (about 4,400 instructions each, 16 a row). Every text from the database is escaped
     by `_html_all`; the rest is this module's markup and the catalogue's labels (as `_()` prints
     them). The cells are those of the partner and role `status_tag` macros and of
-    partners/_macros.html `address` (which runs the first address lines into the postcode: kept
-    as it is); `tests/test_perf_staff_queue.py` compares them with the macros.
+    partners/_macros.html `address` (one line each, the line breaks kept by the class);
+    `tests/test_perf_staff_queue.py` compares them with the macros.
     """
     labels, partner_tags, request_tags, link = _kept_for_the_locale()
     name_index = {"fr": 0, "en": 1, "de": 2}.get(current_language())
@@ -191,7 +191,7 @@ def rows_html(rows) -> Markup:
         texts += (
             name,
             identifier or "",
-            f"{line1}{line2 or ''}{postcode} {town}\n{country}",  # the address macro's text
+            f"{line1}\n{line2 + chr(10) if line2 else ''}{postcode} {town}\n{country}",  # the address macro's text
             # Role.localized("name"): the reader's language, else French, English, German.
             ((name_fr, name_en, name_de)[name_index] if name_index is not None else None)
             or name_fr or name_en or name_de or "",
