@@ -16,7 +16,12 @@ def register_menu(endpoint: str, label, permission) -> None:
 @bp.context_processor
 def _menu():
     def staff_menu():
-        return [item for item in MENU if current_user.has_staff_permission(item[2])]
+        # The person and their permissions read once (not through the proxy for every item).
+        user = current_user._get_current_object()
+        if not getattr(user, "is_staff", False):
+            return []
+        held = user.staff_permission_set()
+        return [item for item in MENU if getattr(item[2], "value", item[2]) in held]
 
     return {"staff_menu": staff_menu}
 
