@@ -1,6 +1,8 @@
-from flask import Blueprint
+from flask import Blueprint, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from ..i18n import current_language
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -23,7 +25,25 @@ def _menu():
         held = user.staff_permission_set()
         return [item for item in MENU if getattr(item[2], "value", item[2]) in held]
 
-    return {"staff_menu": staff_menu}
+    def staff_nav():
+        """The back office's menu as (link, label, is this page): links and labels made once per
+        language, mount point and set of permissions (every staff page shows the menu)."""
+        user = current_user._get_current_object()
+        if not getattr(user, "is_staff", False):
+            return []
+        key = (current_language(), request.root_path, user.staff_permissions or "")
+        entries = _nav.get(key)
+        if entries is None:
+            if len(_nav) > 64:
+                _nav.clear()
+            entries = _nav[key] = [(endpoint, url_for(endpoint), str(label)) for endpoint, label, _p in staff_menu()]
+        here = request.endpoint
+        return [(url, label, endpoint == here) for endpoint, url, label in entries]
+
+    return {"staff_menu": staff_menu, "staff_nav": staff_nav}
+
+
+_nav: dict = {}
 
 
 from . import views  # noqa: E402,F401
