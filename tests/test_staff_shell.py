@@ -115,3 +115,17 @@ def test_feedback_list_costs_the_same_queries_for_1_and_50_rows(client, make_use
     with count_queries() as fifty:
         assert client.get("/staff/feedback").status_code == 200
     assert one.count == fifty.count <= 8  # session, user, header (bell, partners), page
+
+
+def test_the_menu_marks_the_page_shown_and_follows_the_language(client, make_user, login_as):
+    import re
+
+    login_as(make_user(staff_permissions=[StaffPermission.FEEDBACK, StaffPermission.SUPPORT]))
+    page = client.get("/staff/feedback?lang=en").get_data(as_text=True)
+    nav = page[page.index('<nav class="staff-nav"'):page.index("</nav>", page.index('<nav class="staff-nav"'))]
+    assert re.search(r'<a href="/staff/feedback" aria-current="page">Feedback on pages</a>', nav)
+    assert nav.count('aria-current="page"') == 1
+    german = client.get("/staff/?lang=de").get_data(as_text=True)
+    nav = german[german.index('<nav class="staff-nav"'):]
+    assert '<a href="/staff/feedback">Rückmeldungen zu Seiten</a>' in nav
+    assert 'href="/staff/" aria-current="page"' in nav
