@@ -7,24 +7,28 @@ roles, requests and notifications:
 2. the partner's access requests waiting for a decision (administrators and deputies);
 3. the person's registrations waiting for the letter's code (none when the dashboard passes its list);
 4. the person's five latest notifications (when the notifications area exists).
+
+The dashboard shows every signed-in person these reads: each is a Core statement built once,
+run on the session's connection, that reads columns (no entity, no relationship), and what the
+page prints is computed here once per request (`Step`, `LatestNotification`).
 """
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from flask import url_for
+from flask import current_app, g, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, literal, select
 from werkzeug.routing import BuildError
 
+from ..account.models import User
 from ..extensions import db
+from ..i18n import current_language, format_datetime
 from ..partners.models import AccessRequest, Partner, PartnerStatus
-from .models import GrantStatus
-from .services import (
-    SERVICE_DESCRIPTIONS, SERVICES, open_grants, remember_services, rights_of_service, service_endpoint, service_label,
-)
+from .models import GrantStatus, Role, RoleRequest
+from .services import SERVICE_DESCRIPTIONS, SERVICES, rights_of_service, service_endpoint, service_label
 
 LATEST_NOTIFICATIONS = 5
 STEPS_LIMIT = 10
@@ -46,7 +50,26 @@ class Step:
     text: str
     url: str
     link_text: object
-    grant: object = None  # the pending role request, which can be withdrawn from the dashboard
+    # The pending role request, which can be withdrawn from the dashboard: its id and role's name.
+    grant_id: int | None = None
+    grant_role: str = ""
+
+
+class Grant(NamedTuple):
+    """A pending or active role request of the partner, as `_grants` reads it."""
+    id: int
+    status: str
+    services: str
+    role_name: str  # in the request's language (Trilingual.localized)
+
+
+class LatestNotification(NamedTuple):
+    """One of the latest notifications, ready to print (_latest_notifications.html)."""
+    subject: str
+    url: str | None  # None when the notifications area has no details page
+    created_iso: str
+    created_text: str
+    unread: bool
 
 
 @dataclass
@@ -92,7 +115,76 @@ def tiles(membership, services: set[str]) -> tuple[list[Tile], list[str]]:
     return usable, closed
 
 
-def _role_steps(membership, grants) -> list[Step]:
+def _localized(names: tuple, language: str) -> str:
+    """`Trilingual.localized` of a (fr, en, de) tuple of texts."""
+    chosen = names[("fr", "en", "de").index(language)] if language in ("fr", "en", "de") else None
+    return chosen or next((name for name in names if name), "")
+
+
+_statements: dict = {}  # built once each (the dashboard runs them for every person): Core columns
+
+
+def _statement(name: str):
+    stmt = _statements.get(name)
+    if stmt is None:
+        stmt = _statements[name] = _BUILDERS[name]()
+    return stmt
+
+
+def _grants_statement():
+    grant, role = RoleRequest.__table__.c, Role.__table__.c
+    return (select(grant.id, grant.status, role.services, role.name_fr, role.name_en, role.name_de)
+            .join_from(RoleRequest.__table__, Role.__table__, role.id == grant.role_id)
+            # IN of fixed values, not an expanding parameter rewritten at every execution
+            .where(grant.partner_id == bindparam("partner_id"), grant.status.in_([literal(v) for v in GrantStatus.OPEN]))
+            .order_by(grant.requested_at, grant.id))
+
+
+def _access_requests_statement():
+    a, user = AccessRequest.__table__.c, User.__table__.c
+    return (select(a.id, user.first_name, user.last_name)
+            .join_from(AccessRequest.__table__, User.__table__, user.id == a.user_id)
+            .where(a.partner_id == bindparam("partner_id"), a.status == literal("pending"))
+            .order_by(a.created_at).limit(STEPS_LIMIT))
+
+
+def _letters_statement():
+    p = Partner.__table__.c
+    return (select(p.id, p.name)
+            .where(p.registered_by_id == bindparam("user_id"), p.status == literal(PartnerStatus.LETTER_PENDING),
+                   p.suspended_at.is_(None))
+            .order_by(p.created_at).limit(STEPS_LIMIT))
+
+
+def _notifications_statement():
+    from ..notifications.models import Notification
+
+    n = Notification.__table__.c
+    return (select(n.id, n.subject, n.created_at, n.read_at).where(n.user_id == bindparam("user_id"))
+            .order_by(n.created_at.desc(), n.id.desc()).limit(LATEST_NOTIFICATIONS))
+
+
+_BUILDERS = {"grants": _grants_statement, "access_requests": _access_requests_statement,
+             "letters": _letters_statement, "notifications": _notifications_statement}
+
+
+def _run(name: str, params: dict):
+    return db.session.connection().execute(_statement(name), params)
+
+
+def _grants(partner_id: int) -> tuple[list[Grant], set[str]]:
+    """The partner's pending and active requests with their roles' services and names, in one query
+    (what `services.open_grants` loads as entities), and the services the active ones open, kept for
+    this request as `services.remember_services` keeps them."""
+    language = current_language()
+    grants = [Grant(id_, status, services, _localized((fr, en, de), language))
+              for id_, status, services, fr, en, de in _run("grants", {"partner_id": partner_id})]
+    opened = {s for grant in grants if grant.status == GrantStatus.ACTIVE for s in grant.services.split(",") if s}
+    g.setdefault("tp_partner_services", {})[partner_id] = opened  # the cache of services.partner_services
+    return grants, opened
+
+
+def _role_steps(membership, grants: list[Grant]) -> list[Step]:
     partner_id = membership.partner_id
     if not grants:
         return [Step("no_roles", _("%(partner)s holds no business partner role yet: request the roles it needs to use the services.",
@@ -103,47 +195,60 @@ def _role_steps(membership, grants) -> list[Step]:
         if grant.status == GrantStatus.PENDING:
             steps.append(Step(
                 "role_pending",
-                _("The role %(role)s is waiting for the agency's review.", role=grant.role.localized("name")),
-                url_for("roles.detail", partner_id=partner_id, request_id=grant.id), _("See the request"), grant,
+                _("The role %(role)s is waiting for the agency's review.", role=grant.role_name),
+                url_for("roles.detail", partner_id=partner_id, request_id=grant.id), _("See the request"),
+                grant.id, grant.role_name,
             ))
     return steps
 
 
 def _access_request_steps(membership) -> list[Step]:
-    rows = db.session.execute(
-        select(AccessRequest).where(AccessRequest.partner_id == membership.partner_id, AccessRequest.status == "pending")
-        .options(joinedload(AccessRequest.user)).order_by(AccessRequest.created_at).limit(STEPS_LIMIT)
-    ).scalars()
-    return [Step("access_request", _("%(name)s asks to join %(partner)s.", name=r.user.full_name,
+    partner_id = membership.partner_id
+    return [Step("access_request", _("%(name)s asks to join %(partner)s.", name=f"{first} {last}".strip(),
                                       partner=membership.partner.name),
-                 url_for("partners.access_request", partner_id=membership.partner_id, request_id=r.id), _("Decide"))
-            for r in rows]
+                 url_for("partners.access_request", partner_id=partner_id, request_id=id_), _("Decide"))
+            for id_, first, last in _run("access_requests", {"partner_id": partner_id})]
 
 
 def _letter_steps(user, registrations=None) -> list[Step]:
     if registrations is not None:  # the dashboard's list of the person's registrations: no second query
-        rows = sorted((p for p in registrations if p.status == PartnerStatus.LETTER_PENDING and p.suspended_at is None),
-                      key=lambda p: (p.created_at, p.id))[:STEPS_LIMIT]
+        rows = [(p.id, p.name) for p in sorted(
+            (p for p in registrations if p.status == PartnerStatus.LETTER_PENDING and p.suspended_at is None),
+            key=lambda p: (p.created_at, p.id))[:STEPS_LIMIT]]
     else:
-        rows = db.session.execute(
-            select(Partner).where(Partner.registered_by_id == user.id, Partner.status == PartnerStatus.LETTER_PENDING,
-                                  Partner.suspended_at.is_(None))
-            .order_by(Partner.created_at).limit(STEPS_LIMIT)
-        ).scalars()
-    return [Step("letter", _("Enter the one-time code of the verification letter for %(partner)s.", partner=p.name),
-                 url_for("partners.redeem", partner_id=p.id), _("Enter the one-time code"))
-            for p in rows]
+        rows = _run("letters", {"user_id": user.id})
+    return [Step("letter", _("Enter the one-time code of the verification letter for %(partner)s.", partner=name),
+                 url_for("partners.redeem", partner_id=id_), _("Enter the one-time code"))
+            for id_, name in rows]
+
+
+_NOTIFICATIONS_AREA: list = []  # [whether tradeportal.notifications.models exists], asked once
+_ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
+_detail_urls: dict = {}
+
+
+def _detail_url_parts() -> tuple[str, str] | None:
+    """The URL of a notification's details page as the text before and after its id (built once
+    per mount point), or None when the notifications area has no such page."""
+    if "notifications.detail" not in current_app.view_functions:
+        return None
+    key = request.root_path
+    parts = _detail_urls.get(key)
+    if parts is None:
+        head, _sep, tail = url_for("notifications.detail", notification_id=_ID).partition(str(_ID))
+        parts = _detail_urls[key] = (head, tail)
+    return parts
 
 
 def _latest_notifications(user):
-    if importlib.util.find_spec("tradeportal.notifications.models") is None:
+    if not _NOTIFICATIONS_AREA:
+        _NOTIFICATIONS_AREA.append(importlib.util.find_spec("tradeportal.notifications.models") is not None)
+    if not _NOTIFICATIONS_AREA[0]:
         return None, None
-    from ..notifications.models import Notification
-
-    rows = list(db.session.execute(
-        select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(LATEST_NOTIFICATIONS)
-    ).scalars())
+    parts = _detail_url_parts()
+    rows = [LatestNotification(subject, f"{parts[0]}{id_}{parts[1]}" if parts else None, created_at.isoformat(),
+                               format_datetime(created_at, "short"), read_at is None)
+            for id_, subject, created_at, read_at in _run("notifications", {"user_id": user.id})]
     try:
         return rows, url_for("notifications.index")
     except BuildError:
@@ -156,8 +261,7 @@ def overview(user, membership, registrations=None) -> Overview:
     `registrations`: the person's partners not yet active (`registrations_of`), when the caller
     has them already; the letter steps are taken from them instead of a query of their own.
     """
-    grants = open_grants(membership.partner_id)
-    services = remember_services(membership.partner_id, grants)
+    grants, services = _grants(membership.partner_id)
     result = Overview(membership)
     result.tiles, result.closed = tiles(membership, services)
     result.steps = _letter_steps(user, registrations)
@@ -172,5 +276,5 @@ def steps_only(user, membership) -> Overview:
     result = Overview(membership)
     result.steps = _letter_steps(user)
     if membership.is_manager:
-        result.steps += _role_steps(membership, open_grants(membership.partner_id)) + _access_request_steps(membership)
+        result.steps += _role_steps(membership, _grants(membership.partner_id)[0]) + _access_request_steps(membership)
     return result
