@@ -1,12 +1,12 @@
 """What the dashboard shows for the partner a person acts for: service tiles, pending steps, latest notifications.
 
-`overview(user, membership)` costs at most four queries whatever the number of
+`overview(user, membership)` costs at most three queries whatever the number of
 roles, requests and notifications:
 
-1. the partner's open role requests with their roles (tiles, pending roles, "no role yet");
-2. the partner's access requests waiting for a decision (administrators and deputies);
-3. the person's registrations waiting for the letter's code (none when the dashboard passes its list);
-4. the person's five latest notifications (when the notifications area exists).
+1. the partner's open role requests with their roles (tiles, pending roles, "no role yet"), and
+   its access requests waiting for a decision (administrators and deputies);
+2. the person's registrations waiting for the letter's code (none when the dashboard passes its list);
+3. the person's five latest notifications (when the notifications area exists).
 
 The dashboard shows every signed-in person these reads: each is a Core statement built once,
 run on the session's connection, that reads columns (no entity, no relationship), and what the
@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from flask import current_app, g, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import bindparam, literal, literal_column, select, union_all
 from werkzeug.routing import BuildError
 
 from ..account.models import User
@@ -56,7 +56,7 @@ class Step:
 
 
 class Grant(NamedTuple):
-    """A pending or active role request of the partner, as `_grants` reads it."""
+    """A pending or active role request of the partner, as `_partner_requests` reads it."""
     id: int
     status: str
     services: str
@@ -131,21 +131,27 @@ def _statement(name: str):
     return stmt
 
 
-def _grants_statement():
+def _partner_requests_statement():
+    """The partner's open role requests with their roles (kind 0, by request time), then the access
+    requests waiting for its managers' decision with the asking person's name (kind 1, oldest
+    first, at most STEPS_LIMIT; none when `decide_partner_id` is NULL: not a manager)."""
     grant, role = RoleRequest.__table__.c, Role.__table__.c
-    return (select(grant.id, grant.status, role.services, role.name_fr, role.name_en, role.name_de)
-            .join_from(RoleRequest.__table__, Role.__table__, role.id == grant.role_id)
-            # IN of fixed values, not an expanding parameter rewritten at every execution
-            .where(grant.partner_id == bindparam("partner_id"), grant.status.in_([literal(v) for v in GrantStatus.OPEN]))
-            .order_by(grant.requested_at, grant.id))
-
-
-def _access_requests_statement():
     a, user = AccessRequest.__table__.c, User.__table__.c
-    return (select(a.id, user.first_name, user.last_name)
-            .join_from(AccessRequest.__table__, User.__table__, user.id == a.user_id)
-            .where(a.partner_id == bindparam("partner_id"), a.status == literal("pending"))
-            .order_by(a.created_at).limit(STEPS_LIMIT))
+    grants = (select(literal_column("0").label("kind"), grant.id.label("id"), grant.status, role.services, role.name_fr,
+                     role.name_en, role.name_de, grant.requested_at.label("at"))
+              .join_from(RoleRequest.__table__, Role.__table__, role.id == grant.role_id)
+              # IN of fixed values, not an expanding parameter rewritten at every execution
+              .where(grant.partner_id == bindparam("partner_id"),
+                     grant.status.in_([literal(v) for v in GrantStatus.OPEN])))
+    waiting = (select(a.id, a.user_id, a.created_at).where(a.partner_id == bindparam("decide_partner_id"),
+                                                a.status == literal("pending"))
+               .order_by(a.created_at, a.id).limit(STEPS_LIMIT).subquery())
+    asking = (select(literal_column("1").label("kind"), waiting.c.id, literal_column("''"), literal_column("''"),
+                     user.first_name, user.last_name, literal_column("''"), waiting.c.created_at)
+              .join_from(waiting, User.__table__, user.id == waiting.c.user_id))
+    both = union_all(grants, asking)
+    columns = both.selected_columns
+    return both.order_by(columns.kind, columns.at, columns.id)
 
 
 def _letters_statement():
@@ -164,7 +170,7 @@ def _notifications_statement():
             .order_by(n.created_at.desc(), n.id.desc()).limit(LATEST_NOTIFICATIONS))
 
 
-_BUILDERS = {"grants": _grants_statement, "access_requests": _access_requests_statement,
+_BUILDERS = {"partner_requests": _partner_requests_statement,
              "letters": _letters_statement, "notifications": _notifications_statement}
 
 
@@ -172,16 +178,24 @@ def _run(name: str, params: dict):
     return db.session.connection().execute(_statement(name), params)
 
 
-def _grants(partner_id: int) -> tuple[list[Grant], set[str]]:
-    """The partner's pending and active requests with their roles' services and names, in one query
-    (what `services.open_grants` loads as entities), and the services the active ones open, kept for
-    this request as `services.remember_services` keeps them."""
+def _partner_requests(membership) -> tuple[list[Grant], set[str], list[Step]]:
+    """In one query: the partner's pending and active role requests with their roles' services and
+    names (what `services.open_grants` loads as entities), the services the active ones open (kept
+    for this request as `services.remember_services` keeps them) and, for its administrators and
+    deputies, the steps of the access requests waiting for their decision."""
+    partner_id = membership.partner_id
+    manager = membership.is_manager
     language = current_language()
-    grants = [Grant(id_, status, services, _localized((fr, en, de), language))
-              for id_, status, services, fr, en, de in _run("grants", {"partner_id": partner_id})]
+    grants, asking = [], []
+    for kind, id_, status, services, fr, en, de, _at in _run(
+            "partner_requests", {"partner_id": partner_id, "decide_partner_id": partner_id if manager else None}):
+        if kind:
+            asking.append((id_, f"{fr} {en}".strip()))  # first and last name
+        else:
+            grants.append(Grant(id_, status, services, _localized((fr, en, de), language)))
     opened = {s for grant in grants if grant.status == GrantStatus.ACTIVE for s in grant.services.split(",") if s}
     g.setdefault("tp_partner_services", {})[partner_id] = opened  # the cache of services.partner_services
-    return grants, opened
+    return grants, opened, _access_request_steps(membership, asking) if manager else []
 
 
 def _role_steps(membership, grants: list[Grant]) -> list[Step]:
@@ -202,12 +216,11 @@ def _role_steps(membership, grants: list[Grant]) -> list[Step]:
     return steps
 
 
-def _access_request_steps(membership) -> list[Step]:
+def _access_request_steps(membership, asking: list[tuple[int, str]]) -> list[Step]:
     partner_id = membership.partner_id
-    return [Step("access_request", _("%(name)s asks to join %(partner)s.", name=f"{first} {last}".strip(),
-                                      partner=membership.partner.name),
+    return [Step("access_request", _("%(name)s asks to join %(partner)s.", name=name, partner=membership.partner.name),
                  url_for("partners.access_request", partner_id=partner_id, request_id=id_), _("Decide"))
-            for id_, first, last in _run("access_requests", {"partner_id": partner_id})]
+            for id_, name in asking]
 
 
 def _letter_steps(user, registrations=None) -> list[Step]:
@@ -261,20 +274,21 @@ def overview(user, membership, registrations=None) -> Overview:
     `registrations`: the person's partners not yet active (`registrations_of`), when the caller
     has them already; the letter steps are taken from them instead of a query of their own.
     """
-    grants, services = _grants(membership.partner_id)
+    grants, services, access_steps = _partner_requests(membership)
     result = Overview(membership)
     result.tiles, result.closed = tiles(membership, services)
     result.steps = _letter_steps(user, registrations)
     if membership.is_manager:
-        result.steps += _role_steps(membership, grants) + _access_request_steps(membership)
+        result.steps += _role_steps(membership, grants) + access_steps
     result.notifications, result.notifications_url = _latest_notifications(user)
     return result
 
 
 def steps_only(user, membership) -> Overview:
-    """The steps alone, for the fragment refreshed after a change (two or three queries)."""
+    """The steps alone, for the fragment refreshed after a change (one or two queries)."""
     result = Overview(membership)
     result.steps = _letter_steps(user)
     if membership.is_manager:
-        result.steps += _role_steps(membership, _grants(membership.partner_id)[0]) + _access_request_steps(membership)
+        grants, _services, access_steps = _partner_requests(membership)
+        result.steps += _role_steps(membership, grants) + access_steps
     return result
