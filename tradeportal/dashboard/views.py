@@ -5,6 +5,7 @@ from ..access import signed_in
 from ..partners.resolver import ACTING_KEY, acting_membership, active_memberships
 from ..partners.services import waiting_of
 from ..roles.dashboard import overview as roles_overview
+from ..roles.dashboard import partner_url
 from . import bp
 
 
@@ -23,4 +24,7 @@ def index():
         pending_requests=pending_requests,
         # issue 5: tiles, steps, notifications
         overview=roles_overview(current_user, acting, registrations) if acting else None,
+        # the acting partner's links, their fixed parts built once per mount point
+        profile_url=partner_url("partners.profile", acting.partner_id) if acting else None,
+        members_url=partner_url("partners.members", acting.partner_id) if acting and acting.is_manager else None,
     )

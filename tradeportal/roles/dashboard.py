@@ -37,8 +37,8 @@ STEPS_LIMIT = 10
 @dataclass
 class Tile:
     service: str
-    label: object
-    description: object
+    label: str  # in the request's language
+    description: str
     url: str | None  # None while the service's pages are not built
 
 
@@ -88,28 +88,82 @@ class Overview:
 
     @property
     def closed_labels(self) -> str:
-        return ", ".join(str(service_label(s)) for s in self.closed)
+        texts = _texts(current_language())
+        return ", ".join(texts[s][0] for s in self.closed)
+
+    @property
+    def roles_url(self) -> str:
+        return partner_url("roles.index", self.membership.partner_id)
+
+    @property
+    def rights_url(self) -> str:
+        return partner_url("roles.rights_index", self.membership.partner_id)
+
+
+_ID = 987654321  # a number no URL holds elsewhere: url_for(…, x_id=_ID) split around it
+_id_urls: dict = {}
+
+
+def _id_url(endpoint: str, name: str, value: int) -> str:
+    """`url_for(endpoint, **{name: value})` for an endpoint whose only argument is that id: the
+    text before and after the id is built once per mount point, the id written in between."""
+    key = (endpoint, name, request.root_path)
+    parts = _id_urls.get(key)
+    if parts is None:
+        head, _sep, tail = url_for(endpoint, **{name: _ID}).partition(str(_ID))
+        parts = _id_urls[key] = (head, tail)
+    return f"{parts[0]}{value}{parts[1]}"
+
+
+def partner_url(endpoint: str, partner_id: int) -> str:
+    """`url_for(endpoint, partner_id=partner_id)`, its fixed parts built once per mount point."""
+    return _id_url(endpoint, "partner_id", partner_id)
+
+
+_service_urls: dict = {}
 
 
 def _service_url(service: str, partner_id: int) -> str | None:
     endpoint = service_endpoint(service)
     if endpoint is None:
         return None
-    try:
-        return url_for(endpoint)
-    except BuildError:
-        return url_for(endpoint, partner_id=partner_id)
+    # Whether the page takes the partner's id (a BuildError without it) is found once per endpoint.
+    key = (endpoint, request.root_path)
+    url = _service_urls.get(key)
+    if url is None:
+        try:
+            url = _service_urls[key] = url_for(endpoint)
+        except BuildError:
+            url = _service_urls[key] = False
+    return url if url is not False else partner_url(endpoint, partner_id)
+
+
+_service_texts: dict = {}
+
+
+def _texts(language: str) -> dict:
+    """Each service's label and description in `language` (translated once per language)."""
+    texts = _service_texts.get(language)
+    if texts is None:
+        texts = _service_texts[language] = {
+            service: (str(service_label(service)), str(SERVICE_DESCRIPTIONS[service])) for service in SERVICES}
+    return texts
+
+
+_SERVICE_RIGHTS = {service: tuple(rights_of_service(service)) for service in SERVICES}
 
 
 def tiles(membership, services: set[str]) -> tuple[list[Tile], list[str]]:
     """Tiles of the services the member may use (right × active role), and those a role has yet to open."""
     usable, closed = [], []
+    texts = None
     for service in SERVICES:
-        if not any(membership.has_right(r) for r in rights_of_service(service)):
+        if not any(membership.has_right(r) for r in _SERVICE_RIGHTS[service]):
             continue
         if service in services:
-            usable.append(Tile(service, service_label(service), SERVICE_DESCRIPTIONS[service],
-                               _service_url(service, membership.partner_id)))
+            texts = texts or _texts(current_language())
+            label, description = texts[service]
+            usable.append(Tile(service, label, description, _service_url(service, membership.partner_id)))
         else:
             closed.append(service)
     return usable, closed
@@ -236,21 +290,6 @@ def _letter_steps(user, registrations=None) -> list[Step]:
 
 
 _NOTIFICATIONS_AREA: list = []  # [whether tradeportal.notifications.models exists], asked once
-_ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
-_detail_urls: dict = {}
-
-
-def _detail_url_parts() -> tuple[str, str] | None:
-    """The URL of a notification's details page as the text before and after its id (built once
-    per mount point), or None when the notifications area has no such page."""
-    if "notifications.detail" not in current_app.view_functions:
-        return None
-    key = request.root_path
-    parts = _detail_urls.get(key)
-    if parts is None:
-        head, _sep, tail = url_for("notifications.detail", notification_id=_ID).partition(str(_ID))
-        parts = _detail_urls[key] = (head, tail)
-    return parts
 
 
 def _latest_notifications(user):
@@ -258,9 +297,9 @@ def _latest_notifications(user):
         _NOTIFICATIONS_AREA.append(importlib.util.find_spec("tradeportal.notifications.models") is not None)
     if not _NOTIFICATIONS_AREA[0]:
         return None, None
-    parts = _detail_url_parts()
-    rows = [LatestNotification(subject, f"{parts[0]}{id_}{parts[1]}" if parts else None, created_at.isoformat(),
-                               format_datetime(created_at, "short"), read_at is None)
+    details = "notifications.detail" in current_app.view_functions
+    rows = [LatestNotification(subject, _id_url("notifications.detail", "notification_id", id_) if details else None,
+                               created_at.isoformat(), format_datetime(created_at, "short"), read_at is None)
             for id_, subject, created_at, read_at in _run("notifications", {"user_id": user.id})]
     try:
         return rows, url_for("notifications.index")
