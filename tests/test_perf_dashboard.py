@@ -45,7 +45,7 @@ def test_the_reads_are_core_statements_built_once(client, db, login_as, monkeypa
     login_as(team.admin)
     assert client.get("/dashboard").status_code == 200
     built = dict(dashboard._statements), partner_services._WAITING
-    assert set(built[0]) == {"partner_requests", "notifications"} and built[1] is not None
+    assert {"partner_requests", "notifications"} <= set(built[0]) and built[1] is not None
     seen = _orm_statements(monkeypatch)
     body = client.get("/dashboard").get_data(as_text=True)
     assert "Gotthard Cargo AG" in body and "Hello" in body and "Authorised consignor" in body
