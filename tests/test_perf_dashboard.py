@@ -72,11 +72,12 @@ def test_rows_are_columns_and_links_are_flasks_under_any_mount_point(app, db, ma
             assert [(r.partner_id, r.partner_name, r.partner_status) for r in requests] == [
                 (waiting.id, waiting.name, "letter_pending")]
             latest, all_url = dashboard._latest_notifications(team.admin)
-            assert all_url == url_for("notifications.index")
+            assert all_url == url_for("notifications.index") and dashboard._fixed_url("documents.home") == url_for("documents.home")
+            assert dashboard._fixed_url("documents.index") is None  # it needs the partner
             assert [(n.subject, n.url, n.unread) for n in latest] == [
                 (r.subject, url_for("notifications.detail", notification_id=r.id), r.read_at is None) for r in rows]
             assert not isinstance(latest[0], Notification)
-            for endpoint in ("partners.profile", "partners.members", "roles.index", "roles.rights_index"):
+            for endpoint in ("partners.profile", "partners.members", "partners.redeem", "roles.index", "roles.rights_index"):
                 assert dashboard.partner_url(endpoint, team.partner.id) == url_for(endpoint, partner_id=team.partner.id)
 
 

@@ -120,22 +120,28 @@ def partner_url(endpoint: str, partner_id: int) -> str:
     return _id_url(endpoint, "partner_id", partner_id)
 
 
-_service_urls: dict = {}
+_fixed_urls: dict = {}
+
+
+def _fixed_url(endpoint: str) -> str | None:
+    """`url_for(endpoint)`, or None when the endpoint needs arguments (a BuildError); once per
+    endpoint and mount point."""
+    key = (endpoint, request.root_path)
+    url = _fixed_urls.get(key, False)
+    if url is False:
+        try:
+            url = url_for(endpoint)
+        except BuildError:
+            url = None
+        _fixed_urls[key] = url
+    return url
 
 
 def _service_url(service: str, partner_id: int) -> str | None:
     endpoint = service_endpoint(service)
     if endpoint is None:
         return None
-    # Whether the page takes the partner's id (a BuildError without it) is found once per endpoint.
-    key = (endpoint, request.root_path)
-    url = _service_urls.get(key)
-    if url is None:
-        try:
-            url = _service_urls[key] = url_for(endpoint)
-        except BuildError:
-            url = _service_urls[key] = False
-    return url if url is not False else partner_url(endpoint, partner_id)
+    return _fixed_url(endpoint) or partner_url(endpoint, partner_id)  # a page of the partner's without it
 
 
 _service_texts: dict = {}
@@ -257,7 +263,7 @@ def _role_steps(membership, grants: list[Grant]) -> list[Step]:
     if not grants:
         return [Step("no_roles", _("%(partner)s holds no business partner role yet: request the roles it needs to use the services.",
                                     partner=membership.partner.name),
-                     url_for("roles.index", partner_id=partner_id), _("Request roles"))]
+                     partner_url("roles.index", partner_id), _("Request roles"))]
     steps = []
     for grant in grants:
         if grant.status == GrantStatus.PENDING:
@@ -285,7 +291,7 @@ def _letter_steps(user, registrations=None) -> list[Step]:
     else:
         rows = _run("letters", {"user_id": user.id})
     return [Step("letter", _("Enter the one-time code of the verification letter for %(partner)s.", partner=name),
-                 url_for("partners.redeem", partner_id=id_), _("Enter the one-time code"))
+                 partner_url("partners.redeem", id_), _("Enter the one-time code"))
             for id_, name in rows]
 
 
@@ -301,10 +307,7 @@ def _latest_notifications(user):
     rows = [LatestNotification(subject, _id_url("notifications.detail", "notification_id", id_) if details else None,
                                created_at.isoformat(), format_datetime(created_at, "short"), read_at is None)
             for id_, subject, created_at, read_at in _run("notifications", {"user_id": user.id})]
-    try:
-        return rows, url_for("notifications.index")
-    except BuildError:
-        return rows, None
+    return rows, _fixed_url("notifications.index")
 
 
 def overview(user, membership, registrations=None) -> Overview:
