@@ -16,7 +16,7 @@ from tradeportal.db import utcnow
 # every signed-in page is 2 statements: the session with its person and the unread count of the
 # bell (one statement, auth.sessions), the memberships with their partners (header and tenancy).
 BUDGET = {
-    "dashboard": 7,  # the registrations and the letter steps share one query
+    "dashboard": 5,  # one query for the registrations, letter steps and own access requests; one for the partner's role and access requests
     "inbox": 2,  # the session statement brings the header (bell count, partner acted for)
     "inbox_filtered": 2,
     "search": 2,  # the htmx fragment: no header, so only the session and the search

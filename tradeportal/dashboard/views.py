@@ -3,8 +3,9 @@ from flask_login import current_user
 
 from ..access import signed_in
 from ..partners.resolver import ACTING_KEY, acting_membership, active_memberships
-from ..partners.services import access_requests_of, registrations_of
+from ..partners.services import waiting_of
 from ..roles.dashboard import overview as roles_overview
+from ..roles.dashboard import partner_url
 from . import bp
 
 
@@ -16,10 +17,14 @@ def index():
     # After sign-in, a person who works for several partners first says which one (as portailpro asks for the SIREN).
     if acting is None and len(memberships) > 1 and ACTING_KEY not in session:
         return redirect(url_for("partners.choose", next=url_for("dashboard.index")))
-    registrations = registrations_of(current_user)  # also the letter steps of the overview: one query for both
+    # The registrations (also the letter steps of the overview) and the pending access requests: one query.
+    registrations, pending_requests = waiting_of(current_user)
     return render_template(
         "dashboard/index.html", memberships=memberships, acting=acting, registrations=registrations,
-        pending_requests=[r for r in access_requests_of(current_user) if r.status == "pending"],
+        pending_requests=pending_requests,
         # issue 5: tiles, steps, notifications
         overview=roles_overview(current_user, acting, registrations) if acting else None,
+        # the acting partner's links, their fixed parts built once per mount point
+        profile_url=partner_url("partners.profile", acting.partner_id) if acting else None,
+        members_url=partner_url("partners.members", acting.partner_id) if acting and acting.is_manager else None,
     )

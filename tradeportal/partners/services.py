@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask import abort
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -221,6 +222,64 @@ def access_requests_of(user) -> list[AccessRequest]:
         select(AccessRequest).where(AccessRequest.user_id == user.id)
         .order_by(AccessRequest.created_at.desc()).limit(20)
     ).scalars())
+
+
+class WaitingPartner(NamedTuple):
+    """A partner of `registrations_of`, as the dashboard reads it (columns, not an entity)."""
+    id: int
+    name: str
+    status: str
+    suspended_at: object
+    created_at: object
+
+    @property
+    def display_status(self) -> str:  # as Partner.display_status (partners/_macros.html status_tag)
+        return "suspended" if self.suspended_at is not None else self.status
+
+
+class WaitingRequest(NamedTuple):
+    """A pending request of `access_requests_of`, with what the dashboard shows of its partner."""
+    id: int
+    partner_id: int
+    partner_name: str
+    partner_status: str
+
+
+_WAITING = None  # built once: Core columns, run on the session's connection
+
+
+def _waiting_statement():
+    """One statement for both lists of `waiting_of`: the registrations (kind 0) and, among the
+    person's 20 latest access requests, the pending ones with their partner (kind 1)."""
+    global _WAITING
+    if _WAITING is None:
+        p, a = Partner.__table__.c, AccessRequest.__table__.c
+        user_id = bindparam("user_id")
+        registrations = (select(literal_column("0").label("kind"), p.id, p.name, p.status, p.suspended_at,
+                                p.created_at, p.id.label("partner_id"))
+                         .where(p.registered_by_id == user_id, p.status != literal(PartnerStatus.ACTIVE)))
+        latest = (select(a.id, a.partner_id, a.status, a.created_at).where(a.user_id == user_id)
+                  .order_by(a.created_at.desc()).limit(20).subquery())
+        requests = (select(literal_column("1").label("kind"), latest.c.id, p.name, p.status, p.suspended_at,
+                           latest.c.created_at, latest.c.partner_id)
+                    .join_from(latest, Partner.__table__, p.id == latest.c.partner_id)
+                    .where(latest.c.status == literal("pending")))
+        both = union_all(registrations, requests)
+        _WAITING = both.order_by(both.selected_columns.kind, both.selected_columns.created_at.desc())
+    return _WAITING
+
+
+def waiting_of(user) -> tuple[list[WaitingPartner], list[WaitingRequest]]:
+    """For the dashboard, in one query: `registrations_of(user)` as `WaitingPartner` rows, and the
+    pending ones among `access_requests_of(user)` as `WaitingRequest` rows (same order)."""
+    registrations, requests = [], []
+    for kind, id_, name, status, suspended_at, created_at, partner_id in db.session.connection().execute(
+            _waiting_statement(), {"user_id": user.id}):
+        if kind:
+            requests.append(WaitingRequest(id_, partner_id, name, status))
+        else:
+            registrations.append(WaitingPartner(id_, name, status, suspended_at, created_at))
+    return registrations, requests
 
 
 # --- joining ----------------------------------------------------------------------------------
