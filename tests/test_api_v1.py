@@ -293,3 +293,16 @@ def test_an_agency_notice_reaches_the_feed_once_and_people_only_kinds_never(db, 
     db.session.commit()
     rows = db.session.execute(select(ApiNotification)).scalars().all()
     assert [(r.kind, r.subject) for r in rows] == [("agency_notice", "Closed on Saturday")]
+
+
+def test_a_query_parameter_the_contract_does_not_name_is_refused(client, db, team):
+    keys = issue_keys(db, team, name="Strict")
+    ok = client.get("/api/v1/notifications?since=0&limit=5&unread=true", headers=bearer(keys))
+    assert ok.status_code == 200
+    refused = client.get("/api/v1/documents?limit=5&since=0&colour=blue", headers=bearer(keys))
+    assert refused.status_code == 400
+    body = refused.get_json()
+    assert sorted(e["field"] for e in body["errors"]) == ["colour", "since"]  # `since` belongs to the notifications
+    assert client.get("/api/v1/partner?x=1", headers=bearer(keys)).status_code == 400
+    assert client.get("/api/v1/partner?x=1").status_code == 401  # the token is checked first
+    assert client.get("/api/v1/partner?lang=de", headers=bearer(keys)).status_code == 200

@@ -36,7 +36,30 @@ def resolve_token(scope: str):
         return problem("service_closed")
     if scope and scope not in application.scope_set():
         return problem("insufficient_scope", scope=scope)
+    unknown = sorted(set(request.args) - declared_query_parameters() - {"lang"})  # ?lang=: the problems' language
+    if unknown:
+        return problem("invalid_request", errors=[
+            field_error(name[:40], "not a parameter of this operation (see the OpenAPI document)") for name in unknown[:10]])
     return application
+
+
+_declared: dict = {}
+
+
+def declared_query_parameters() -> set[str]:
+    """The query parameters the OpenAPI document gives this request's operation: the contract says
+    no others (schemathesis sends unknown ones and expects them refused, not ignored)."""
+    import re
+
+    key = (request.url_rule.rule if request.url_rule else "", request.method)
+    found = _declared.get(key)
+    if found is None:
+        from .openapi import document
+
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", key[0])
+        operation = document("").get("paths", {}).get(path, {}).get(key[1].lower(), {})
+        found = _declared[key] = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    return found
 
 
 def _service_open(partner_id: int) -> bool:
