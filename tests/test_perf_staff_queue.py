@@ -74,7 +74,7 @@ def test_the_rows_are_those_the_macros_make(app, db, varied, lang):
     with app.test_request_context(f"/staff/role-requests?lang={lang}"):
         reference = app.jinja_env.from_string(REFERENCE)
         for status in queue.FILTERS:
-            rows, _, _ = queue.fetch(db.session, status, "", 1)
+            rows = queue.fetch(db.session, status, "", 1).items
             assert rows
             entities = [db.session.get(RoleRequest, row[0]) for row in rows]
             assert str(queue.rows_html(rows)) == reference.render(rows=entities)

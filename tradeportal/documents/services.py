@@ -35,6 +35,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from .. import audit
 from ..db import utcnow
 from ..extensions import db
+from ..pagination import Page, page_of, window
 from .checks import CheckedFile, FileError, check_file
 from .models import Category, Document, DocumentStatus, Upload, UploadStatus
 from .scan import ScanUnavailable, scan
@@ -411,12 +412,13 @@ def _list_statement(key: tuple[bool, bool, bool, bool]) -> Select:
     return stmt
 
 
-def list_rows(partner_id: int, *, page: int, page_size: int, category_id=None, case_number=None, date_from=None,
-              date_to=None) -> tuple[list, bool]:
-    """One page of the partner's received documents (newest first) as column rows, and whether
-    there is a next one (one row more is fetched). Filters as `documents_query`."""
+def list_rows(partner_id: int, *, number: int, category_id=None, case_number=None, date_from=None,
+              date_to=None) -> Page:
+    """One page of the partner's received documents (newest first); its items are column rows.
+    Filters as `documents_query`."""
     case_number = case_number.strip().upper() if case_number else None
-    params = {"partner_id": partner_id, "limit": page_size + 1, "offset": (page - 1) * page_size}
+    number, params = window(number)
+    params["partner_id"] = partner_id
     if category_id:
         params["category_id"] = category_id
     if case_number:
@@ -426,5 +428,4 @@ def list_rows(partner_id: int, *, page: int, page_size: int, category_id=None, c
     if date_to:
         params["received_before"] = _day_start(date_to + timedelta(days=1))
     stmt = _list_statement((bool(category_id), bool(case_number), bool(date_from), bool(date_to)))
-    rows = db.session.execute(stmt, params).all()
-    return rows[:page_size], len(rows) > page_size
+    return page_of(db.session.execute(stmt, params).all(), number)

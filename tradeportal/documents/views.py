@@ -13,7 +13,6 @@ from markupsafe import Markup
 from ..access import Right, partner_member
 from ..extensions import db, limiter
 from ..i18n import current_language
-from ..pagination import MAX_PAGE, PAGE_SIZE, Page
 from . import bp
 from . import services as svc
 from .checks import ACCEPT_ATTRIBUTE, EXTENSIONS, FileError
@@ -57,10 +56,9 @@ def index(partner_id: int):
         filters = {}
     page = None
     if valid:
-        number = max(1, min(args.get("page", 1, type=int) or 1, MAX_PAGE))
-        rows, has_next = svc.list_rows(g.partner.id, page=number, page_size=PAGE_SIZE, category_id=category_id,
-                                       case_number=case_number, date_from=date_from, date_to=date_to)
-        page = Page(items=_display_rows(rows, names), number=number, has_next=has_next)
+        page = svc.list_rows(g.partner.id, number=args.get("page", 1, type=int), category_id=category_id,
+                             case_number=case_number, date_from=date_from, date_to=date_to)
+        page.items = _display_rows(page.items, names)
     return render_template("documents/index.html", partner=g.partner, form=form, filter_fields=fields, page=page,
                            filters=filters, can_upload=g.membership.has_right(Right.UPLOAD_DOCUMENTS)), \
         200 if valid else 422

@@ -44,7 +44,7 @@ from ..account.models import User
 from ..db import utcnow
 from ..extensions import db
 from ..mail import queue_mail
-from ..pagination import MAX_PAGE, PAGE_SIZE, Page
+from ..pagination import Page, page_of, window
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -285,8 +285,8 @@ def inbox_page(user, number: int, *, date_from: date | None = None, date_to: dat
     """One page of a person's notifications, newest first (one query). The items are rows with
     the attributes of `INBOX_COLUMNS` (`id`, `created_at`, `kind`, `subject`, `urgent`,
     `partner_id`, `read_at`), not `Notification` entities."""
-    number = max(1, min(number or 1, MAX_PAGE))
-    params = {"user_id": user.id, "limit": PAGE_SIZE + 1, "offset": (number - 1) * PAGE_SIZE}
+    number, params = window(number)
+    params["user_id"] = user.id
     if kind:
         params["kind"] = kind
     if date_from:
@@ -295,7 +295,7 @@ def inbox_page(user, number: int, *, date_from: date | None = None, date_to: dat
         params["date_to"] = _day_start(date_to + timedelta(days=1))
     stmt = _inbox_statement(state, bool(kind), bool(date_from), bool(date_to))
     rows = db.session.connection().execute(stmt, params).all()
-    return Page(items=rows[:PAGE_SIZE], number=number, has_next=len(rows) > PAGE_SIZE)
+    return page_of(rows, number)
 
 
 def get_for_user(user, notification_id: int) -> Notification | None:

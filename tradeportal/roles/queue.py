@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, or_, select
 
 from ..account.models import User
 from ..i18n import DateTimes, chosen_babel_locale, current_language
-from ..pagination import MAX_PAGE, PAGE_SIZE, Page
+from ..pagination import PAGE_SIZE, Page, page_of, window
 from ..partners.models import Partner
 from .models import GrantStatus, Role, RoleRequest
 
@@ -68,15 +68,13 @@ def _like_prefix(key: str) -> str:
     return key.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE):
-    """(rows, number, has_next): one page of the list, one more row fetched to know if another follows."""
-    number = max(1, min(number or 1, MAX_PAGE))
-    params = {"limit": size + 1, "offset": (number - 1) * size}
+def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE) -> Page:
+    """One page of the list (its items are the column rows)."""
+    number, params = window(number, size)
     if q:
         params["key"] = _like_prefix(" ".join(q.lower().split()))
         params["identifier"] = q.strip()
-    rows = session.connection().execute(STATEMENTS[status, bool(q)], params).all()
-    return rows[:size], number, len(rows) > size
+    return page_of(session.connection().execute(STATEMENTS[status, bool(q)], params).all(), number, size)
 
 
 class _Labels(dict):
@@ -224,5 +222,5 @@ def rows_html(rows) -> Markup:
 
 def queue_page(session, status: str, q: str, number: int) -> tuple[Page, Markup]:
     """The page (its items are the column rows) and the HTML of its table rows."""
-    rows, number, has_next = fetch(session, status, q, number)
-    return Page(items=rows, number=number, has_next=has_next), rows_html(rows)
+    page = fetch(session, status, q, number)
+    return page, rows_html(page.items)
