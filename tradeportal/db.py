@@ -1,7 +1,7 @@
 """Declarative base, naming convention and UTC timestamps shared by every model."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -21,6 +21,17 @@ NAMING_CONVENTION = {
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of `day` in the portal's time zone, in UTC (date filters: from `day_start(first)`
+    to before `day_start(last + 1 day)`)."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):

@@ -24,16 +24,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Integer, Select, bindparam, delete, exists, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import audit
-from ..db import utcnow
+from ..db import day_start, utcnow
 from ..extensions import db
 from ..pagination import Page, page_of, window
 from .checks import CheckedFile, FileError, check_file
@@ -322,11 +321,6 @@ def cancel_draft(upload: Upload) -> None:
 
 # --- finding and downloading ----------------------------------------------------------
 
-def _day_start(day: date) -> datetime:
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
-
-
 def filter_documents(stmt: Select, *, category_id=None, case_number=None, date_from=None, date_to=None,
                      is_test: bool | None = None) -> Select:
     if category_id:
@@ -334,9 +328,9 @@ def filter_documents(stmt: Select, *, category_id=None, case_number=None, date_f
     if case_number:
         stmt = stmt.where(Document.case_number == case_number.strip().upper())
     if date_from:
-        stmt = stmt.where(Document.received_at >= _day_start(date_from))
+        stmt = stmt.where(Document.received_at >= day_start(date_from))
     if date_to:
-        stmt = stmt.where(Document.received_at < _day_start(date_to + timedelta(days=1)))
+        stmt = stmt.where(Document.received_at < day_start(date_to + timedelta(days=1)))
     if is_test is not None:
         stmt = stmt.where(Document.is_test.is_(is_test))
     return stmt
@@ -424,8 +418,8 @@ def list_rows(partner_id: int, *, number: int, category_id=None, case_number=Non
     if case_number:
         params["case_number"] = case_number
     if date_from:
-        params["received_from"] = _day_start(date_from)
+        params["received_from"] = day_start(date_from)
     if date_to:
-        params["received_before"] = _day_start(date_to + timedelta(days=1))
+        params["received_before"] = day_start(date_to + timedelta(days=1))
     stmt = _list_statement((bool(category_id), bool(case_number), bool(date_from), bool(date_to)))
     return page_of(db.session.execute(stmt, params).all(), number)

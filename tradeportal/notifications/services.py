@@ -31,9 +31,8 @@ lets the inbox name the partner a notification is about (one query per page).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from typing import Callable, Iterable
-from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from flask_babel import LazyString, force_locale
@@ -41,7 +40,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, func, select, update
 
 from ..account.models import User
-from ..db import utcnow
+from ..db import day_start, utcnow
 from ..extensions import db
 from ..mail import queue_mail
 from ..pagination import Page, page_of, window
@@ -244,12 +243,6 @@ def badge_label(count: int) -> str:
 
 # --- the inbox -----------------------------------------------------------------
 
-def _day_start(day: date) -> datetime:
-    """Midnight of `day` in the portal's time zone, in UTC."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
-
-
 # The inbox's columns (not the body): a list row needs no ORM entity. One statement per shape of
 # the filters (state x kind x from x to: at most 24), built on first use; the values are bound.
 INBOX_COLUMNS = ("id", "created_at", "kind", "subject", "urgent", "partner_id", "read_at")
@@ -290,9 +283,9 @@ def inbox_page(user, number: int, *, date_from: date | None = None, date_to: dat
     if kind:
         params["kind"] = kind
     if date_from:
-        params["date_from"] = _day_start(date_from)
+        params["date_from"] = day_start(date_from)
     if date_to:
-        params["date_to"] = _day_start(date_to + timedelta(days=1))
+        params["date_to"] = day_start(date_to + timedelta(days=1))
     stmt = _inbox_statement(state, bool(kind), bool(date_from), bool(date_to))
     rows = db.session.connection().execute(stmt, params).all()
     return page_of(rows, number)
