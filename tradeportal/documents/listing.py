@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from .. import i18n
 from ..i18n import DateTimes  # noqa: F401 - the list's dates (i18n's per-request formatter)
+from ..links import link_maker  # noqa: F401 - the list's links
 
 _TENTH = Decimal("0.1")
 
@@ -42,11 +43,3 @@ class FileSizes:
         if text is None:
             text = self._done[key] = i18n.format_file_size(size)
         return text
-
-
-def link_maker(url: str, marker: int):
-    """From a link built with `marker` as its last number, a function making it for another number."""
-    head, found, tail = url.rpartition(str(marker))
-    if not found:
-        raise ValueError(f"{marker} is not in {url}")
-    return lambda number: f"{head}{number}{tail}"

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from ..access import Right, partner_member
 from ..extensions import db, limiter
 from ..i18n import current_language
+from ..links import MARKER
 from . import bp
 from . import services as svc
 from .checks import ACCEPT_ATTRIBUTE, EXTENSIONS, FileError
@@ -105,14 +106,11 @@ def _cached_fields(lang: str, names: dict, form: ListFilterForm | None = None) -
     return fields
 
 
-_LINK_MARKER = 9_876_543_210
-
-
 def _display_rows(rows, names: dict) -> list[tuple]:
     """What each row shows, in the order the template unpacks it (see documents/index.html)."""
     partner_id = g.partner.id
-    download = link_maker(url_for(".download", partner_id=partner_id, document_id=_LINK_MARKER), _LINK_MARKER)
-    receipt = link_maker(url_for(".receipt", partner_id=partner_id, upload_id=_LINK_MARKER), _LINK_MARKER)
+    download = link_maker(url_for(".download", partner_id=partner_id, document_id=MARKER))
+    receipt = link_maker(url_for(".receipt", partner_id=partner_id, upload_id=MARKER))
     received, sizes, states = DateTimes("medium"), FileSizes(), {}
     api = None
     shown = []

@@ -14,6 +14,7 @@ from ..access import signed_in
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
 from ..i18n import DateTimes, current_language
+from ..links import id_link_parts
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
@@ -52,19 +53,9 @@ class InboxRow(NamedTuple):
     action_url: str
 
 
-_ID = 987654321  # a number no URL holds elsewhere: url_for(…, notification_id=_ID) split around it
-_id_urls: dict = {}
-
-
 def _id_url(endpoint: str) -> tuple[str, str]:
-    """The URL of `endpoint` for a notification, as the text before and after the id (built once
-    per mount point)."""
-    key = (endpoint, request.root_path)
-    found = _id_urls.get(key)
-    if found is None:
-        head, _sep, tail = url_for(endpoint, notification_id=_ID).partition(str(_ID))
-        found = _id_urls[key] = (head, tail)
-    return found
+    """The URL of `endpoint` for a notification, as the text before and after the id."""
+    return id_link_parts(endpoint, "notification_id")
 
 
 def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:

@@ -26,6 +26,7 @@ from werkzeug.routing import BuildError
 from ..account.models import User
 from ..extensions import db
 from ..i18n import current_language, format_datetime
+from ..links import id_link_parts
 from ..partners.models import AccessRequest, Partner, PartnerStatus
 from .models import GrantStatus, Role, RoleRequest
 from .services import SERVICE_DESCRIPTIONS, SERVICES, rights_of_service, service_endpoint, service_label
@@ -100,19 +101,11 @@ class Overview:
         return partner_url("roles.rights_index", self.membership.partner_id)
 
 
-_ID = 987654321  # a number no URL holds elsewhere: url_for(…, x_id=_ID) split around it
-_id_urls: dict = {}
-
-
 def _id_url(endpoint: str, name: str, value: int) -> str:
     """`url_for(endpoint, **{name: value})` for an endpoint whose only argument is that id: the
     text before and after the id is built once per mount point, the id written in between."""
-    key = (endpoint, name, request.root_path)
-    parts = _id_urls.get(key)
-    if parts is None:
-        head, _sep, tail = url_for(endpoint, **{name: _ID}).partition(str(_ID))
-        parts = _id_urls[key] = (head, tail)
-    return f"{parts[0]}{value}{parts[1]}"
+    head, tail = id_link_parts(endpoint, name)
+    return f"{head}{value}{tail}"
 
 
 def partner_url(endpoint: str, partner_id: int) -> str:

@@ -16,12 +16,13 @@ The HTML is the one the macros made (`tests/test_perf_staff_queue.py` compares t
 """
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from markupsafe import Markup
 from sqlalchemy import bindparam, or_, select
 
 from ..account.models import User
 from ..i18n import DateTimes, chosen_babel_locale, current_language
+from ..links import id_link_parts
 from ..pagination import PAGE_SIZE, Page, page_of, window
 from ..partners.models import Partner
 from .models import GrantStatus, Role, RoleRequest
@@ -161,7 +162,7 @@ def _kept_for_the_locale():
         labels = _Labels(flask_babel.get_translations())
         found = kept[key] = (
             labels, _Tags(labels, _PARTNER_TAGS, _PARTNER_OTHER_TAG), _Tags(labels, _REQUEST_TAGS, _REQUEST_OTHER_TAG),
-            _html(url_for("staff.role_request", request_id=0)[:-1]),  # "/staff/role-requests/": the id follows
+            _html(id_link_parts("staff.role_request", "request_id")[0]),  # "/staff/role-requests/": the id follows
         )
     return found
 
