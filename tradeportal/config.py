@@ -65,7 +65,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": None,  # filled below, after overrides had their chance
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: db.py pings a connection only after it sat idle (see there).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SMTP_HOST": _env("SMTP_HOST"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),
         "SMTP_USER": _env("SMTP_USER"),

@@ -18,9 +18,12 @@ from datetime import timedelta
 from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..account.models import User
+from .. import reads
 from ..db import utcnow
 from ..extensions import db, login_manager
 from .models import UserSession
@@ -105,20 +108,44 @@ _statements: dict = {}
 def _session_statement():
     """The session row, its person, the bell's unread count and what the header says of the
     partners acted for: one statement, as every signed-in page needs them (the count is kept for
-    notifications.services.badge, the partners for partners.resolver.header_context). Built
-    once: the statement and its cache key cost more Python than running it."""
+    notifications.services.badge, the partners for partners.resolver.header_context). Core
+    columns built once and run by `reads.rows`: the ORM's way (joinedload, the statement's cache
+    key computed on every run) cost several times the query; `_attach` makes the entities."""
     stmt = _statements.get("session")
     if stmt is None:
         from ..notifications.services import unread_count_subquery
         from ..partners.resolver import header_subqueries
 
+        sessions, users = UserSession.__table__, User.__table__
+        _statements["columns"] = (
+            [c.key for c in sa_inspect(UserSession).column_attrs], [c.key for c in sa_inspect(User).column_attrs])
+        session_columns, user_columns = _statements["columns"]
         stmt = _statements["session"] = (
-            select(UserSession, unread_count_subquery(bindparam("user_id")),
-                   *header_subqueries(bindparam("user_id"), bindparam("acting_id")))
-            .where(UserSession.token_hash == bindparam("token_hash"))
-            .options(joinedload(UserSession.user))
+            select(*(sessions.c[UserSession.__mapper__.get_property(k).columns[0].key] for k in session_columns),
+                   *(users.c[User.__mapper__.get_property(k).columns[0].key].label(f"account_{k}") for k in user_columns),
+                   unread_count_subquery(bindparam("user_id")).label("unread"),
+                   *(query.label(name) for query, name in zip(
+                       header_subqueries(bindparam("user_id"), bindparam("acting_id")),
+                       ("partner_count", "chosen_name", "first_name"))))
+            .join_from(sessions, users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == bindparam("token_hash"))
         )
     return stmt
+
+
+def _attach(cls, values: dict):
+    """The entity of these column values, as a query would load it into the session: the one the
+    session holds already when there is one, else a new one marked persistent and unchanged."""
+    mapper = sa_inspect(cls)
+    known = db.session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
+    if known is not None:
+        return known
+    entity = mapper.class_manager.new_instance()
+    for key, value in values.items():
+        set_committed_value(entity, key, value)
+    make_transient_to_detached(entity)
+    db.session.add(entity)
+    return entity
 
 
 @login_manager.user_loader
@@ -135,12 +162,18 @@ def _load_user(user_id: str):
     from ..partners.resolver import ACTING_KEY, remember_header
 
     acting = session.get(ACTING_KEY)
-    found = db.session.execute(_session_statement(), {
+    found = reads.rows(_session_statement(), {
         "token_hash": _hash(token), "user_id": claimed, "acting_id": acting if isinstance(acting, int) else -1,
-    }).one_or_none()
-    if found is None or found[0].user_id != claimed:
+    })
+    if not found or found[0].user_id != claimed:
         return None
-    row, unread, partner_count, chosen_name, first_name = found
+    session_columns, user_columns = _statements["columns"]
+    values = tuple(found[0])
+    count = len(session_columns)
+    row = _attach(UserSession, dict(zip(session_columns, values[:count])))
+    user = _attach(User, dict(zip(user_columns, values[count:count + len(user_columns)])))
+    set_committed_value(row, "user", user)
+    unread, partner_count, chosen_name, first_name = values[count + len(user_columns):]
     now = utcnow()
     if not session_alive(row, now):
         if row.ended_at is None:
@@ -154,7 +187,7 @@ def _load_user(user_id: str):
     g.user_session = row
     remember_badge(row.user_id, unread)
     remember_header(partner_count, chosen_name, first_name)
-    return row.user
+    return user
 
 
 def seconds_left(row: UserSession, now=None) -> tuple[int, bool]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from .. import audit
 from ..db import day_start, utcnow
+from .. import reads
 from ..extensions import db
 from ..pagination import Page, page_of, window
 from .checks import CheckedFile, FileError, check_file
@@ -93,7 +94,7 @@ def category_names() -> list:
     if _CATEGORY_NAMES is None:
         c = Category.__table__.c
         _CATEGORY_NAMES = select(c.id, c.name_fr, c.name_en, c.name_de).order_by(c.active.desc(), c.position, c.id)
-    return db.session.execute(_CATEGORY_NAMES).all()
+    return reads.rows(_CATEGORY_NAMES, {})
 
 
 def active_category(category_id) -> Category | None:
@@ -422,4 +423,4 @@ def list_rows(partner_id: int, *, number: int, category_id=None, case_number=Non
     if date_to:
         params["received_before"] = day_start(date_to + timedelta(days=1))
     stmt = _list_statement((bool(category_id), bool(case_number), bool(date_from), bool(date_to)))
-    return page_of(db.session.execute(stmt, params).all(), number)
+    return page_of(reads.rows(stmt, params), number)

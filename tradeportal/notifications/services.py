@@ -41,6 +41,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 
 from ..account.models import User
 from ..db import day_start, utcnow
+from .. import reads
 from ..extensions import db
 from ..mail import queue_mail
 from ..pagination import Page, page_of, window
@@ -287,7 +288,7 @@ def inbox_page(user, number: int, *, date_from: date | None = None, date_to: dat
     if date_to:
         params["date_to"] = day_start(date_to + timedelta(days=1))
     stmt = _inbox_statement(state, bool(kind), bool(date_from), bool(date_to))
-    rows = db.session.connection().execute(stmt, params).all()
+    rows = reads.rows(stmt, params)
     return page_of(rows, number)
 
 

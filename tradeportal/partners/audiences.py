@@ -2,10 +2,12 @@
 "one partner" audience of agency notices. Registered with the notifications area."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Integer, bindparam, or_, select
 
 from ..account.models import User
+from .. import reads
 from ..extensions import db
+from ..pagination import PAGE_SIZE
 from .models import Membership, Partner
 
 
@@ -21,14 +23,22 @@ def members_with_right(partner_id: int, right) -> list[User]:
     return list(db.session.execute(select(User).where(User.id.in_(ids))).scalars())
 
 
-# The inbox asks on every page: built once, Core columns run on the session's connection.
+# The inbox asks on every page: built once, Core columns run by reads.rows. A fixed list of
+# NAMES_AT_ONCE parameters (unused ones NULL, which matches nothing) rather than an expanding one,
+# which SQLAlchemy re-renders on every run: a page of the inbox names at most PAGE_SIZE partners.
+NAMES_AT_ONCE = PAGE_SIZE
 _NAMES = select(Partner.__table__.c.id, Partner.__table__.c.name).where(
-    Partner.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    Partner.__table__.c.id.in_([bindparam(f"id{n}", type_=Integer) for n in range(NAMES_AT_ONCE)]))
 
 
 def partner_names(ids: set[int]) -> dict[int, str]:
-    rows = db.session.connection().execute(_NAMES, {"ids": list(ids)})
-    return {row.id: row.name for row in rows}
+    wanted = sorted(ids)
+    names = {}
+    for start in range(0, len(wanted), NAMES_AT_ONCE):
+        chunk = wanted[start:start + NAMES_AT_ONCE]
+        params = {f"id{n}": chunk[n] if n < len(chunk) else None for n in range(NAMES_AT_ONCE)}
+        names.update((row.id, row.name) for row in reads.rows(_NAMES, params))
+    return names
 
 
 def one_partner(value: str | None):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..db import utcnow
+from .. import reads
 from ..extensions import db
 from .identifiers import accepted_schemes, identifier_prefixes, normalise
 from .letters import queue_letter
@@ -273,7 +274,7 @@ def waiting_of(user) -> tuple[list[WaitingPartner], list[WaitingRequest]]:
     """For the dashboard, in one query: `registrations_of(user)` as `WaitingPartner` rows, and the
     pending ones among `access_requests_of(user)` as `WaitingRequest` rows (same order)."""
     registrations, requests = [], []
-    for kind, id_, name, status, suspended_at, created_at, partner_id in db.session.connection().execute(
+    for kind, id_, name, status, suspended_at, created_at, partner_id in reads.rows(
             _waiting_statement(), {"user_id": user.id}):
         if kind:
             requests.append(WaitingRequest(id_, partner_id, name, status))

@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, literal, literal_column, select, union_all
 from werkzeug.routing import BuildError
 
 from ..account.models import User
+from .. import reads
 from ..extensions import db
 from ..i18n import current_language, format_datetime
 from ..links import id_link_parts
@@ -228,7 +229,7 @@ _BUILDERS = {"partner_requests": _partner_requests_statement,
 
 
 def _run(name: str, params: dict):
-    return db.session.connection().execute(_statement(name), params)
+    return reads.rows(_statement(name), params)
 
 
 def _partner_requests(membership) -> tuple[list[Grant], set[str], list[Step]]:

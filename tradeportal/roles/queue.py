@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, or_, select
 from ..account.models import User
 from ..i18n import DateTimes, chosen_babel_locale, current_language
 from ..links import id_link_parts
+from .. import reads
 from ..pagination import PAGE_SIZE, Page, page_of, window
 from ..partners.models import Partner
 from .models import GrantStatus, Role, RoleRequest
@@ -52,7 +53,9 @@ def _build(status: str, searching: bool):
     elif status == "active":
         stmt = stmt.where(_rr.status == GrantStatus.ACTIVE).order_by(_p.name_search, _rr.id)
     else:
-        stmt = (stmt.where(_rr.status.in_([GrantStatus.REJECTED, GrantStatus.REVOKED, GrantStatus.WITHDRAWN]))
+        # OR of equalities rather than IN: an IN list is re-rendered on each run (reads.rows refuses it).
+        closed = (GrantStatus.REJECTED, GrantStatus.REVOKED, GrantStatus.WITHDRAWN)
+        stmt = (stmt.where(or_(*(_rr.status == status for status in closed)))
                 .order_by(_rr.decided_at.desc(), _rr.id.desc()))
     if searching:
         # What `startswith(key, autoescape=True)` renders, with the key escaped by `_like_prefix`.
@@ -75,7 +78,7 @@ def fetch(session, status: str, q: str, number: int, size: int = PAGE_SIZE) -> P
     if q:
         params["key"] = _like_prefix(" ".join(q.lower().split()))
         params["identifier"] = q.strip()
-    return page_of(session.connection().execute(STATEMENTS[status, bool(q)], params).all(), number, size)
+    return page_of(reads.rows(STATEMENTS[status, bool(q)], params), number, size)
 
 
 class _Labels(dict):

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 
 from ..access import Right
+from .. import reads
 from ..extensions import db
 from .models import SERVICES, GrantStatus, Role, RoleRequest
 
@@ -116,7 +117,7 @@ def partner_services(partner_id: int) -> set[str]:
     """Services opened by the partner's active roles (retired roles included); one query per request."""
     cache = g.setdefault("tp_partner_services", {})
     if partner_id not in cache:
-        rows = db.session.connection().execute(_services_statement(), {"partner_id": partner_id}).scalars()
+        rows = reads.scalars(_services_statement(), {"partner_id": partner_id})
         cache[partner_id] = {s for value in rows for s in value.split(",") if s}
     return cache[partner_id]
 

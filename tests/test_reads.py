@@ -1,0 +1,166 @@
+"""`reads.rows` (prebuilt statements on the driver's cursor) gives what SQLAlchemy gives, and the
+connection policy of db.py (autocommit reads on PostgreSQL, a transaction from the first write,
+a ping only after idling) keeps writes atomic. Issue #9.
+
+Every statement the pages run through `reads.rows` is checked here against SQLAlchemy's own
+execution of the same statement with the same parameters, on the backend the suite runs on
+(SQLite, and PostgreSQL in CI): same columns, same values, same Python types.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, select, text
+
+from tests.test_documents_support import docs_world  # noqa: F401 - fixture
+from tests.test_perf_staff_queue import varied  # noqa: F401 - fixture
+from tests.test_roles_support import add_partner, catalogue, grant, team  # noqa: F401 - fixtures
+from tradeportal import db as db_module
+from tradeportal import reads
+from tradeportal.extensions import db as ext_db
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """reads.rows, with each answer compared to SQLAlchemy's; the statements it ran."""
+    original = reads.rows
+    seen = []
+
+    def rows(statement, params):
+        fast = original(statement, params)
+        slow = ext_db.session.connection().execute(statement, params).all()
+        assert [tuple(row) for row in fast] == [tuple(row) for row in slow], str(statement)
+        assert [[type(value) for value in row] for row in fast] == [[type(value) for value in row] for row in slow]
+        if slow:
+            assert fast[0]._fields == tuple(slow[0]._fields)
+        seen.append(statement)
+        return fast
+
+    monkeypatch.setattr(reads, "rows", rows)
+    return seen
+
+
+def test_every_signed_in_page_reads_what_sqlalchemy_reads(client, db, login_as, make_user, team, checked):
+    from tradeportal.notifications.models import Notification
+
+    grant(db, team.partner, team.roles["transport"])
+    grant(db, team.partner, team.roles["authorised_consignor"], status="pending")
+    add_partner(db, "Gotthard Cargo AG", status="letter_pending", registered_by_id=team.admin.id)
+    for n in range(3):
+        db.session.add(Notification(user_id=team.admin.id, kind="security", subject=f"Hello {n}", body="",
+                                    partner_id=team.partner.id if n else None))
+    db.session.commit()
+    login_as(team.admin)
+    for path in ("/dashboard", "/notifications", "/notifications?state=unread", "/account"):
+        assert client.get(path).status_code == 200, path
+    assert len(set(map(id, checked))) >= 5  # the session's, the dashboard's three, the inbox's
+
+
+def test_the_documents_list_reads_what_sqlalchemy_reads(docs_world, checked):
+    assert docs_world.client.get(docs_world.base).status_code == 200
+    assert docs_world.client.get(f"{docs_world.base}?case_number=8000000683").status_code == 200
+    assert len(checked) >= 3
+
+
+def test_the_staff_queue_reads_what_sqlalchemy_reads(client, db, make_user, login_as, varied, checked):
+    from tradeportal.access import StaffPermission
+
+    login_as(make_user(staff_permissions=[StaffPermission.ROLES]))
+    for query in ("", "?status=active", "?status=closed", "?status=closed&q=echo", "?q=a"):
+        assert client.get(f"/staff/role-requests{query}").status_code == 200, query
+
+
+def test_a_statement_with_an_expanding_list_is_refused(app, db):
+    from tradeportal.partners.models import Partner
+
+    statement = select(Partner.__table__.c.id).where(Partner.__table__.c.id.in_(bindparam("ids", expanding=True)))
+    with app.test_request_context("/"):
+        with pytest.raises(ValueError):
+            reads.rows(statement, {"ids": [1, 2]})
+
+
+def test_rows_are_named_tuples_with_processed_values(app, db, make_user):
+    user = make_user()
+    users = __import__("tradeportal.account.models", fromlist=["User"]).User.__table__
+    statement = select(users.c.id, users.c.created_at).where(users.c.id == bindparam("user_id"))
+    with app.test_request_context("/"):
+        (row,) = reads.rows(statement, {"user_id": user.id})
+        assert row.id == row[0] == user.id
+        assert isinstance(row.created_at, datetime) and row.created_at.utcoffset() == timedelta(0)
+        assert reads.scalars(statement, {"user_id": user.id}) == [user.id]
+
+
+def _is_postgresql() -> bool:
+    return ext_db.engine.dialect.name == "postgresql"
+
+
+def test_a_get_reads_in_autocommit_and_its_first_write_opens_the_transaction(app, db, make_user):
+    """On PostgreSQL a GET sends no BEGIN before its reads; a write still runs in a transaction
+    that a rollback undoes entirely. (On SQLite the driver already sends BEGIN only before a write.)"""
+    if not _is_postgresql():
+        pytest.skip("the policy concerns PostgreSQL; CI runs this module there too")
+    user_id = make_user(first_name="Before").id
+    ext_db.session.remove()  # the test's session gives its connection back: the request takes one
+    with app.test_request_context("/", method="GET"):
+        connection = ext_db.session.connection()
+        raw = connection.connection.dbapi_connection
+        assert raw.autocommit is True
+        ext_db.session.execute(text("SELECT 1"))
+        assert raw.autocommit is True
+        ext_db.session.execute(text("UPDATE user_account SET first_name = 'During' WHERE id = :id"), {"id": user_id})
+        assert raw.autocommit is False  # the write opened a transaction…
+        ext_db.session.execute(text("UPDATE user_account SET last_name = 'During' WHERE id = :id"), {"id": user_id})
+        ext_db.session.rollback()  # …which takes both writes back
+        ext_db.session.remove()
+    assert raw.autocommit is False  # back in the pool as a transactional connection
+    with app.test_request_context("/", method="POST"):
+        assert ext_db.session.connection().connection.dbapi_connection.autocommit is False
+        names = ext_db.session.execute(text("SELECT first_name, last_name FROM user_account WHERE id = :id"),
+                                       {"id": user_id}).one()
+        assert names[0] == "Before" and names[1] != "During"
+        ext_db.session.remove()
+
+
+def test_a_connection_is_pinged_only_after_idling(app, db, monkeypatch):
+    if not _is_postgresql():
+        pytest.skip("the ping concerns PostgreSQL connections")
+    import psycopg
+
+    pings = []
+    original = psycopg.Connection.execute
+
+    def execute(self, query, *args, **kwargs):
+        if query == ";":
+            pings.append(self)
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    with app.app_context():
+        for idle_limit, expected in ((3600.0, 0), (3600.0, 0), (0.0, 1)):
+            monkeypatch.setattr(db_module, "PING_AFTER_IDLE", idle_limit)
+            assert ext_db.session.execute(text("SELECT 1")).scalar() == 1
+            ext_db.session.remove()
+            assert len(pings) == expected  # a connection just used is trusted; an idle one is asked
+
+
+def test_a_dead_connection_is_replaced_at_checkout(app, db):
+    if not _is_postgresql():
+        pytest.skip("the ping concerns PostgreSQL connections")
+    with app.app_context():
+        first = ext_db.session.connection().connection.dbapi_connection
+        ext_db.session.remove()
+        first.close()  # as a server restart would leave it
+        assert ext_db.session.execute(text("SELECT 1")).scalar() == 1
+        assert ext_db.session.connection().connection.dbapi_connection is not first
+        ext_db.session.remove()
+
+
+def test_partner_names_come_in_chunks_of_fixed_parameters(app, db, checked):
+    from tradeportal.partners import audiences
+
+    partners = [add_partner(db, f"Partner {n:02d} AG") for n in range(audiences.NAMES_AT_ONCE + 5)]
+    with app.test_request_context("/"):
+        names = audiences.partner_names({p.id for p in partners} | {10**9})
+    assert names == {p.id: p.name for p in partners}
+    assert len(checked) == 2  # two runs of the one statement
