@@ -62,6 +62,11 @@ class Partner(db.Model):
     """A business partner: a legal entity, a natural person or a branch of a partner."""
 
     __tablename__ = "partner"
+    __table_args__ = (
+        # "Starts with" (LIKE 'x%', partners.services._prefix) from an index on PostgreSQL whatever the
+        # database's collation: the plain index serves equality and order, not LIKE, outside "C".
+        Index("ix_partner_name_prefix", "name_search", postgresql_ops={"name_search": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
