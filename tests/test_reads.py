@@ -164,3 +164,23 @@ def test_partner_names_come_in_chunks_of_fixed_parameters(app, db, checked):
         names = audiences.partner_names({p.id for p in partners} | {10**9})
     assert names == {p.id: p.name for p in partners}
     assert len(checked) == 2  # two runs of the one statement
+
+
+def test_an_engine_in_autocommit_keeps_it(app, db):
+    """Only the autocommit that a GET's checkout set is undone: an engine created in AUTOCOMMIT
+    (the bench's admin engine runs CREATE DATABASE with one) stays in it, before and after a write."""
+    if not _is_postgresql():
+        pytest.skip("the policy concerns PostgreSQL")
+    from sqlalchemy import create_engine
+
+    engine = create_engine(ext_db.engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        for method in ("GET", "POST", "GET"):
+            with app.test_request_context("/", method=method):
+                with engine.connect() as connection:
+                    raw = connection.connection.dbapi_connection
+                    assert raw.autocommit is True
+                    connection.execute(text("SET application_name = 'tradeportal-test'"))
+                    assert raw.autocommit is True and raw.info.transaction_status == 0  # idle: no BEGIN sent
+    finally:
+        engine.dispose()

@@ -130,8 +130,9 @@ def _checkout(dbapi_connection, record, _proxy):
                 dbapi_connection.rollback()
         except Exception as error:  # the connection is dead: the pool replaces it
             raise exc.DisconnectionError() from error
-    if _reading_request():
+    if _reading_request() and not dbapi_connection.autocommit:
         dbapi_connection.autocommit = True
+        record.info["tp_reading"] = True  # ours to undo (an engine in AUTOCOMMIT keeps its own)
 
 
 @event.listens_for(Pool, "checkin")
@@ -139,7 +140,8 @@ def _checkin(dbapi_connection, record):
     if dbapi_connection is None or not _is_psycopg(dbapi_connection):
         return
     record.info["idle_since"] = monotonic()
-    if dbapi_connection.autocommit and not (dbapi_connection.closed or dbapi_connection.broken):
+    if record.info.pop("tp_reading", False) and dbapi_connection.autocommit \
+            and not (dbapi_connection.closed or dbapi_connection.broken):
         dbapi_connection.autocommit = False  # (a broken one is replaced at its next checkout)
 
 
@@ -150,6 +152,7 @@ def _may_write(statement: str) -> bool:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _transaction_before_a_write(conn, _cursor, statement, _parameters, _context, _executemany):
-    dbapi_connection = conn.connection.dbapi_connection
-    if getattr(dbapi_connection, "autocommit", False) is True and _is_psycopg(dbapi_connection) and _may_write(statement):
-        dbapi_connection.autocommit = False
+    pooled = conn.connection
+    if pooled.info.get("tp_reading") and _may_write(statement):
+        pooled.info["tp_reading"] = False
+        pooled.dbapi_connection.autocommit = False
