@@ -184,3 +184,42 @@ def test_an_engine_in_autocommit_keeps_it(app, db):
                     assert raw.autocommit is True and raw.info.transaction_status == 0  # idle: no BEGIN sent
     finally:
         engine.dispose()
+
+
+def test_postgresql_plans_every_run_with_its_values(app, db):
+    """A generic plan (made without the parameters' values) read a large partner's 20,000
+    documents to show 20 in the bench; every connection plans with the values instead."""
+    if not _is_postgresql():
+        pytest.skip("a PostgreSQL setting")
+    with app.app_context():
+        assert ext_db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        ext_db.session.remove()
+
+
+def test_the_partner_search_is_an_index_range_on_postgresql(app, db):
+    """partner.name_search is in byte order on PostgreSQL (migration 0011), so "starts with" is a
+    range of its index; under the database's collation the large bench set walked 5,000 names."""
+    if not _is_postgresql():
+        pytest.skip("SQLite's _prefix is a range already")
+    from sqlalchemy import event
+
+    from tradeportal.partners import services
+
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    with app.test_request_context("/"):
+        event.listen(ext_db.engine, "before_cursor_execute", capture)
+        try:
+            services.search_partners_to_join("alpen")
+        finally:
+            event.remove(ext_db.engine, "before_cursor_execute", capture)
+        statement, parameters = seen[-1]
+        cursor = ext_db.session.connection().connection.dbapi_connection.cursor()
+        cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: make the planner show the index use
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        ext_db.session.rollback()
+    assert "Index Cond" in plan and ">= 'alpen'" in plan, plan

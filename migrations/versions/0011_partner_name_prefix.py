@@ -1,4 +1,4 @@
-"""partner.name_search: an index that answers "starts with" (LIKE 'x%') on PostgreSQL under any collation
+"""partner.name_search in byte order ("C") on PostgreSQL, so that its index answers "starts with"
 
 Revision ID: 0011_partner_name_prefix
 Revises: 0010_totp_candidate
@@ -6,6 +6,7 @@ Create Date: 2026-12-03 09:00:00
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -16,11 +17,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('partner') as batch_op:
-        batch_op.create_index('ix_partner_name_prefix', ['name_search'], unique=False,
-                              postgresql_ops={'name_search': 'varchar_pattern_ops'})
+    # SQLite orders text by bytes already (and knows no collation named "C").
+    if op.get_bind().dialect.name == 'postgresql':
+        op.alter_column('partner', 'name_search', type_=sa.String(length=200, collation='C'),
+                        existing_type=sa.String(length=200), existing_nullable=False)
 
 
 def downgrade():
-    with op.batch_alter_table('partner') as batch_op:
-        batch_op.drop_index('ix_partner_name_prefix', postgresql_ops={'name_search': 'varchar_pattern_ops'})
+    if op.get_bind().dialect.name == 'postgresql':
+        op.alter_column('partner', 'name_search', type_=sa.String(length=200),
+                        existing_type=sa.String(length=200, collation='C'), existing_nullable=False)

@@ -58,15 +58,13 @@ class PartnerStatus:
     ALL = (AWAITING_CHECK, LETTER_PENDING, ACTIVE, REJECTED)
 
 
+NAME_SEARCH_TYPE = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
 class Partner(db.Model):
     """A business partner: a legal entity, a natural person or a branch of a partner."""
 
     __tablename__ = "partner"
-    __table_args__ = (
-        # "Starts with" (LIKE 'x%', partners.services._prefix) from an index on PostgreSQL whatever the
-        # database's collation: the plain index serves equality and order, not LIKE, outside "C".
-        Index("ix_partner_name_prefix", "name_search", postgresql_ops={"name_search": "varchar_pattern_ops"}),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -77,7 +75,10 @@ class Partner(db.Model):
     # the database refuses a second registration. Cleared when the agency rejects the entry.
     registration_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_search: Mapped[str] = mapped_column(String(200), index=True)
+    # Byte order ("C") on PostgreSQL, as SQLite orders text: its index then answers "starts with"
+    # (LIKE 'x%', partners.services._prefix) and the order of the search at once. Under another
+    # collation PostgreSQL cannot use it for LIKE and walked the names in order instead.
+    name_search: Mapped[str] = mapped_column(NAME_SEARCH_TYPE, index=True)
     legal_form: Mapped[str | None] = mapped_column(String(80))
     address_line1: Mapped[str] = mapped_column(String(200))
     address_line2: Mapped[str | None] = mapped_column(String(200))
