@@ -327,3 +327,23 @@ def test_the_templates_csrf_token_is_flask_wtfs_token(app):
         validate_csrf(first)  # raises when the token is not valid for this session
     with app.test_request_context("/"):  # a new request, a token of its own session
         assert render_template_string("{{ csrf_token() }}") != first
+
+
+def test_a_sessions_signed_csrf_token_is_made_once_and_still_accepted(client, make_user, login_as, monkeypatch):
+    """tradeportal/__init__.py keeps each session's signed CSRF token (Flask-WTF signs it anew on
+    each request otherwise): the same token on the next pages, accepted by a form, and a page that
+    carries it is still marked as depending on the cookie."""
+    from tests.conftest import CSRF_META
+
+    login_as(make_user())
+    first = CSRF_META.search(client.get("/dashboard").get_data(as_text=True)).group(1)
+    from itsdangerous.timed import TimestampSigner
+
+    later = TimestampSigner.get_timestamp(None) + 100  # signed anew, the token would change
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: later)
+    second = CSRF_META.search(client.get("/notifications").get_data(as_text=True)).group(1)
+    assert first == second
+    answer = client.post("/sign-out", data={"csrf_token": second})
+    assert answer.status_code in (302, 303), answer.status_code
+    home = client.get("/")
+    assert "Cookie" in home.headers.get("Vary", "")  # the page carries the session's token

@@ -97,16 +97,40 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    from flask import session
+
     from .mail import deliver_committed
+
+    # Flask-WTF signs the session's CSRF token anew on each request (a serializer, a key derivation
+    # and an HMAC, about 3 % of a signed-in page) and keeps the result in `g` for the request. With
+    # no time limit on tokens (config: WTF_CSRF_TIME_LIMIT None) a signed token stays valid as long
+    # as its session: each worker keeps the signed form of the tokens it signed and puts it in `g`
+    # before Flask-WTF looks. Bounded; a new session has a new raw token, so a new entry.
+    signed_tokens: dict[str, str] = {}
+    field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    reuse_tokens = app.config.get("WTF_CSRF_TIME_LIMIT") is None
 
     @app.before_request
     def _language_from_query():
         i18n.save_choice_to_profile()
+        # dict.get: reading the key must not mark the session as used (Vary: Cookie) on answers
+        # that do not depend on it (static files, /healthz); a page that takes the token does.
+        if reuse_tokens and request.endpoint != "static":
+            raw = dict.get(session._get_current_object(), field)
+            if raw is not None and raw in signed_tokens:
+                session.get(field)  # as Flask-WTF's own reading: the page depends on the session
+                setattr(g, field, signed_tokens[raw])
 
     @app.after_request
     def _after(response):
         i18n.remember_choice(response)
         deliver_committed()
+        if reuse_tokens:
+            signed, raw = g.get(field), dict.get(session._get_current_object(), field)
+            if signed is not None and isinstance(raw, str) and raw not in signed_tokens:
+                if len(signed_tokens) >= 10_000:
+                    signed_tokens.clear()
+                signed_tokens[raw] = signed
         return response
 
 

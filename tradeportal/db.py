@@ -116,20 +116,6 @@ def _reading_request() -> bool:
     return has_request_context() and request.method in ("GET", "HEAD")
 
 
-@event.listens_for(Engine, "connect")
-def _postgresql_custom_plans(dbapi_connection, _record):
-    # psycopg prepares a statement run five times on a connection, and PostgreSQL then may switch
-    # it to a generic plan, made without the parameters' values: for "the documents of partner $1"
-    # that plan assumes an average partner (a few documents) and, for one with 20,000, read and
-    # sorted them all (26 ms instead of 0.2 ms); a generic "name LIKE $1" cannot use the prefix
-    # index. The portal's data is skewed by nature (one partner, one person has far more rows than
-    # most), so every run is planned with its values; the statements stay prepared (parsed once).
-    if _is_psycopg(dbapi_connection):
-        dbapi_connection.execute("SET plan_cache_mode = force_custom_plan")
-        if not dbapi_connection.autocommit:
-            dbapi_connection.commit()
-
-
 @event.listens_for(Pool, "checkout")
 def _checkout(dbapi_connection, record, _proxy):
     if not _is_psycopg(dbapi_connection):

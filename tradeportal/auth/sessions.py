@@ -141,8 +141,9 @@ def _attach(cls, values: dict):
     if known is not None:
         return known
     entity = mapper.class_manager.new_instance()
-    for key, value in values.items():
-        set_committed_value(entity, key, value)
+    # The instance's __dict__ is its loaded state; make_transient_to_detached then marks every
+    # value as the database's (no change to flush) and gives the entity its identity.
+    entity.__dict__.update(values)
     make_transient_to_detached(entity)
     db.session.add(entity)
     return entity

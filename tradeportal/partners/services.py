@@ -36,10 +36,12 @@ def search_key(text: str) -> str:
 
 def _prefix(column, prefix: str):
     """`column` starts with `prefix`, in a form the database answers from an index."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect
+    if dialect.name == "postgresql" and getattr(column.type.dialect_impl(dialect), "collation", None) != "C":
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return column.like(escaped + "%", escape="\\")
-    # SQLite: a range on the binary-ordered index is exactly "starts with".
+    # In byte order (SQLite's text, partner.name_search on PostgreSQL) a range of the index is
+    # exactly "starts with"; unlike LIKE with a parameter, it stays a range in a generic plan.
     return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
