@@ -130,7 +130,8 @@ def _checkout(dbapi_connection, record, _proxy):
                 dbapi_connection.rollback()
         except Exception as error:  # the connection is dead: the pool replaces it
             raise exc.DisconnectionError() from error
-    if _reading_request() and not dbapi_connection.autocommit:
+    # (only on an idle connection: psycopg refuses the change inside a transaction)
+    if _reading_request() and not dbapi_connection.autocommit and dbapi_connection.info.transaction_status == 0:
         dbapi_connection.autocommit = True
         record.info["tp_reading"] = True  # ours to undo (an engine in AUTOCOMMIT keeps its own)
 

@@ -76,13 +76,12 @@ class _Prepared:
 _prepared: dict[tuple[int, str], _Prepared] = {}
 
 
-def rows(statement, params: dict, *, plan_with_values: bool = False) -> list:
+def rows(statement, params: dict) -> list:
     """All rows of a prebuilt Core SELECT, as named tuples (see the module's text).
 
-    `plan_with_values`: never a generic plan. psycopg prepares a statement run five times on a
-    connection and PostgreSQL may then plan it once without the values; where the data is skewed
-    (one partner with 20,000 documents, most with a few) that plan can be a thousand times slower
-    for the large one. Such statements are sent unprepared: planned on each run with its values."""
+    On PostgreSQL psycopg prepares a statement run five times on a connection, and the server may
+    then plan it once without the values (a generic plan): write statements whose good plan does
+    not depend on them (the documents list takes its page before joining)."""
     connection = db.session.connection()
     dialect = connection.dialect
     key = (id(statement), dialect.name)
@@ -94,10 +93,7 @@ def rows(statement, params: dict, *, plan_with_values: bool = False) -> list:
     try:
         if connection.dispatch.before_cursor_execute:
             connection.dispatch.before_cursor_execute(connection, cursor, prepared.sql, arguments, None, False)
-        if plan_with_values and dialect.driver == "psycopg":
-            cursor.execute(prepared.sql, arguments, prepare=False)
-        else:
-            cursor.execute(prepared.sql, arguments)
+        cursor.execute(prepared.sql, arguments)
         raw = cursor.fetchall()
     finally:
         cursor.close()
@@ -107,3 +103,32 @@ def rows(statement, params: dict, *, plan_with_values: bool = False) -> list:
 def scalars(statement, params: dict) -> list:
     """The first column of each row."""
     return [row[0] for row in rows(statement, params)]
+
+
+def attach(cls, values: dict):
+    """The entity of these column values (a `rows` row), as a query would load it into the
+    session: the one the session holds already when there is one, else a new one, persistent
+    and unchanged (a change to it is flushed as to any loaded entity)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import make_transient_to_detached
+
+    mapper = inspect(cls)
+    known = db.session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
+    if known is not None:
+        return known
+    entity = mapper.class_manager.new_instance()
+    # The instance's __dict__ is its loaded state; make_transient_to_detached then marks every
+    # value as the database's (nothing to flush) and gives the entity its identity.
+    entity.__dict__.update(values)
+    make_transient_to_detached(entity)
+    db.session.add(entity)
+    return entity
+
+
+def entity_columns(cls) -> tuple[list[str], list]:
+    """The attribute names of `cls`'s columns and the table columns to select for them."""
+    from sqlalchemy import inspect
+
+    mapper = inspect(cls)
+    keys = [attribute.key for attribute in mapper.column_attrs]
+    return keys, [attribute.columns[0] for attribute in mapper.column_attrs]

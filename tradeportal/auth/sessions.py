@@ -19,7 +19,6 @@ from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..account.models import User
@@ -110,7 +109,7 @@ def _session_statement():
     partners acted for: one statement, as every signed-in page needs them (the count is kept for
     notifications.services.badge, the partners for partners.resolver.header_context). Core
     columns built once and run by `reads.rows`: the ORM's way (joinedload, the statement's cache
-    key computed on every run) cost several times the query; `_attach` makes the entities."""
+    key computed on every run) cost several times the query; `reads.attach` makes the entities."""
     stmt = _statements.get("session")
     if stmt is None:
         from ..notifications.services import unread_count_subquery
@@ -131,22 +130,6 @@ def _session_statement():
             .where(sessions.c.token_hash == bindparam("token_hash"))
         )
     return stmt
-
-
-def _attach(cls, values: dict):
-    """The entity of these column values, as a query would load it into the session: the one the
-    session holds already when there is one, else a new one marked persistent and unchanged."""
-    mapper = sa_inspect(cls)
-    known = db.session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
-    if known is not None:
-        return known
-    entity = mapper.class_manager.new_instance()
-    # The instance's __dict__ is its loaded state; make_transient_to_detached then marks every
-    # value as the database's (no change to flush) and gives the entity its identity.
-    entity.__dict__.update(values)
-    make_transient_to_detached(entity)
-    db.session.add(entity)
-    return entity
 
 
 @login_manager.user_loader
@@ -171,8 +154,8 @@ def _load_user(user_id: str):
     session_columns, user_columns = _statements["columns"]
     values = tuple(found[0])
     count = len(session_columns)
-    row = _attach(UserSession, dict(zip(session_columns, values[:count])))
-    user = _attach(User, dict(zip(user_columns, values[count:count + len(user_columns)])))
+    row = reads.attach(UserSession, dict(zip(session_columns, values[:count])))
+    user = reads.attach(User, dict(zip(user_columns, values[count:count + len(user_columns)])))
     set_committed_value(row, "user", user)
     unread, partner_count, chosen_name, first_name = values[count + len(user_columns):]
     now = utcnow()

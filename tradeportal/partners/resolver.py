@@ -8,8 +8,9 @@ from flask import abort, g, make_response, redirect, render_template, request, s
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import reads
 from ..access import Right
 from ..extensions import db
 from .models import Membership, Partner, PartnerStatus
@@ -34,17 +35,36 @@ def active_memberships(user) -> list[Membership]:
     key = ("tp.active_memberships", user.id)
     rows = store.get(key)
     if rows is None:
-        rows = store[key] = list(db.session.execute(_MEMBERSHIPS, {"user_id": user.id}).scalars())
+        rows = store[key] = _load_memberships(user.id)
     return rows
 
 
-# Built once (every signed-in page runs it): building it and its cache key cost more than running it.
-_MEMBERSHIPS = (
-    select(Membership).join(Partner, Partner.id == Membership.partner_id)
-    .where(Membership.user_id == bindparam("user_id"), Partner.status == PartnerStatus.ACTIVE)
-    .order_by(Partner.name_search)
-    .options(contains_eager(Membership.partner))  # the partner comes with the row: no second query
-)
+_MEMBERSHIPS: list = []  # [statement, membership keys, partner keys], built once
+
+
+def _load_memberships(user_id: int) -> list[Membership]:
+    """The memberships with their partners in one statement, run by `reads.rows` and attached as
+    entities (every partner page runs it: through the ORM it cost about 7 % of the page)."""
+    if not _MEMBERSHIPS:
+        membership_keys, membership_columns = reads.entity_columns(Membership)
+        partner_keys, partner_columns = reads.entity_columns(Partner)
+        statement = (
+            select(*membership_columns, *(c.label(f"of_partner_{c.key}") for c in partner_columns))
+            .join_from(Membership.__table__, Partner.__table__, Partner.__table__.c.id == Membership.__table__.c.partner_id)
+            .where(Membership.__table__.c.user_id == bindparam("user_id"),
+                   Partner.__table__.c.status == PartnerStatus.ACTIVE)
+            .order_by(Partner.__table__.c.name_search)
+        )
+        _MEMBERSHIPS[:] = [statement, membership_keys, partner_keys]
+    statement, membership_keys, partner_keys = _MEMBERSHIPS
+    count = len(membership_keys)
+    memberships = []
+    for row in reads.rows(statement, {"user_id": user_id}):
+        membership = reads.attach(Membership, dict(zip(membership_keys, row[:count])))
+        partner = reads.attach(Partner, dict(zip(partner_keys, row[count:])))
+        set_committed_value(membership, "partner", partner)
+        memberships.append(membership)
+    return memberships
 
 
 def acting_membership(user) -> Membership | None:
