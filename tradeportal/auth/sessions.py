@@ -18,7 +18,6 @@ from datetime import timedelta
 from flask import g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..account.models import User
@@ -108,20 +107,19 @@ def _session_statement():
     """The session row, its person, the bell's unread count and what the header says of the
     partners acted for: one statement, as every signed-in page needs them (the count is kept for
     notifications.services.badge, the partners for partners.resolver.header_context). Core
-    columns built once and run by `reads.rows`: the ORM's way (joinedload, the statement's cache
-    key computed on every run) cost several times the query; `reads.attach` makes the entities."""
+    columns built once and run by `reads.rows` (no joinedload or cache key per run);
+    `reads.attach` makes the entities."""
     stmt = _statements.get("session")
     if stmt is None:
         from ..notifications.services import unread_count_subquery
         from ..partners.resolver import header_subqueries
 
         sessions, users = UserSession.__table__, User.__table__
-        _statements["columns"] = (
-            [c.key for c in sa_inspect(UserSession).column_attrs], [c.key for c in sa_inspect(User).column_attrs])
-        session_columns, user_columns = _statements["columns"]
+        session_keys, session_columns = reads.entity_columns(UserSession)
+        user_keys, user_columns = reads.entity_columns(User)
+        _statements["columns"] = (session_keys, user_keys)
         stmt = _statements["session"] = (
-            select(*(sessions.c[UserSession.__mapper__.get_property(k).columns[0].key] for k in session_columns),
-                   *(users.c[User.__mapper__.get_property(k).columns[0].key].label(f"account_{k}") for k in user_columns),
+            select(*session_columns, *(column.label(f"account_{column.key}") for column in user_columns),
                    unread_count_subquery(bindparam("user_id")).label("unread"),
                    *(query.label(name) for query, name in zip(
                        header_subqueries(bindparam("user_id"), bindparam("acting_id")),
