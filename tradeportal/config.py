@@ -118,6 +118,4 @@ def load_config(overrides: dict | None = None) -> dict:
     config.update(overrides)
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _secret_key(instance, environment)
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     return config

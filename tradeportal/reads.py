@@ -125,6 +125,18 @@ def attach(cls, values: dict):
     return entity
 
 
+def split(row, *shapes) -> list:
+    """The entities a row of `entity_columns` runs holds, then what follows them: `shapes` are
+    (class, attribute names) in the order of the row's columns; each becomes `attach(class, …)`.
+    Returns [entity, …, rest of the row as a tuple]."""
+    values, start, found = tuple(row), 0, []
+    for cls, keys in shapes:
+        found.append(attach(cls, dict(zip(keys, values[start:start + len(keys)]))))
+        start += len(keys)
+    found.append(values[start:])
+    return found
+
+
 def entity_columns(cls) -> tuple[list[str], list]:
     """The attribute names of `cls`'s columns and the table columns to select for them."""
     from sqlalchemy import inspect

@@ -20,8 +20,8 @@ from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..account.models import User
 from .. import reads
+from ..account.models import User
 from ..db import utcnow
 from ..extensions import db, login_manager
 from .models import UserSession
@@ -149,13 +149,10 @@ def _load_user(user_id: str):
     })
     if not found or found[0].user_id != claimed:
         return None
-    session_columns, user_columns = _statements["columns"]
-    values = tuple(found[0])
-    count = len(session_columns)
-    row = reads.attach(UserSession, dict(zip(session_columns, values[:count])))
-    user = reads.attach(User, dict(zip(user_columns, values[count:count + len(user_columns)])))
+    session_keys, user_keys = _statements["columns"]
+    row, user, rest = reads.split(found[0], (UserSession, session_keys), (User, user_keys))
     set_committed_value(row, "user", user)
-    unread, partner_count, chosen_name, first_name = values[count + len(user_columns):]
+    unread, partner_count, chosen_name, first_name = rest
     now = utcnow()
     if not session_alive(row, now):
         if row.ended_at is None:

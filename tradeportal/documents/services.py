@@ -31,9 +31,8 @@ from flask import current_app
 from sqlalchemy import Integer, Select, bindparam, delete, exists, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
-from .. import audit
+from .. import audit, reads
 from ..db import day_start, utcnow
-from .. import reads
 from ..extensions import db
 from ..pagination import Page, page_of, window
 from .checks import CheckedFile, FileError, check_file

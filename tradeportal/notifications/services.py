@@ -39,9 +39,9 @@ from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, func, select, update
 
+from .. import reads
 from ..account.models import User
 from ..db import day_start, utcnow
-from .. import reads
 from ..extensions import db
 from ..mail import queue_mail
 from ..pagination import Page, page_of, window

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Integer, bindparam, or_, select
 
-from ..account.models import User
 from .. import reads
+from ..account.models import User
 from ..extensions import db
 from ..pagination import PAGE_SIZE
 from .models import Membership, Partner

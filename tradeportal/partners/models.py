@@ -76,8 +76,8 @@ class Partner(db.Model):
     registration_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     # Byte order ("C") on PostgreSQL, as SQLite orders text: its index then answers "starts with"
-    # (LIKE 'x%', partners.services._prefix) and the order of the search at once. Under another
-    # collation PostgreSQL cannot use it for LIKE and walked the names in order instead.
+    # as a range (partners.services._prefix) and the order of the search at once. Under another
+    # collation a prefix needs LIKE, which PostgreSQL answered by walking the names in order.
     name_search: Mapped[str] = mapped_column(NAME_SEARCH_TYPE, index=True)
     legal_form: Mapped[str | None] = mapped_column(String(80))
     address_line1: Mapped[str] = mapped_column(String(200))

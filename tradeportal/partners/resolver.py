@@ -57,11 +57,9 @@ def _load_memberships(user_id: int) -> list[Membership]:
         )
         _MEMBERSHIPS[:] = [statement, membership_keys, partner_keys]
     statement, membership_keys, partner_keys = _MEMBERSHIPS
-    count = len(membership_keys)
     memberships = []
     for row in reads.rows(statement, {"user_id": user_id}):
-        membership = reads.attach(Membership, dict(zip(membership_keys, row[:count])))
-        partner = reads.attach(Partner, dict(zip(partner_keys, row[count:])))
+        membership, partner, _ = reads.split(row, (Membership, membership_keys), (Partner, partner_keys))
         set_committed_value(membership, "partner", partner)
         memberships.append(membership)
     return memberships

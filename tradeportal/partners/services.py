@@ -9,9 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, exists, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, reads
 from ..db import utcnow
-from .. import reads
 from ..extensions import db
 from .identifiers import accepted_schemes, identifier_prefixes, normalise
 from .letters import queue_letter

@@ -23,8 +23,8 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, literal, literal_column, select, union_all
 from werkzeug.routing import BuildError
 
-from ..account.models import User
 from .. import reads
+from ..account.models import User
 from ..extensions import db
 from ..i18n import current_language, format_datetime
 from ..links import id_link_parts

@@ -20,10 +20,10 @@ from flask import current_app, request
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, or_, select
 
+from .. import reads
 from ..account.models import User
 from ..i18n import DateTimes, chosen_babel_locale, current_language
 from ..links import id_link_parts
-from .. import reads
 from ..pagination import PAGE_SIZE, Page, page_of, window
 from ..partners.models import Partner
 from .models import GrantStatus, Role, RoleRequest
