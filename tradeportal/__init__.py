@@ -10,7 +10,7 @@ from flask import Flask, Request, current_app, g, has_request_context, request, 
 from flask.globals import _cv_app
 from werkzeug.utils import cached_property
 
-from . import access, i18n
+from . import access, chrome, i18n
 from .config import LOCALES, load_config
 from . import extensions as ext
 
@@ -54,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .templating import PortalEnvironment
 
     app.jinja_environment = PortalEnvironment  # before anything makes app.jinja_env
+    from .session_cookie import PortalSessionInterface
+
+    app.session_interface = PortalSessionInterface()  # the signature checked once per cookie
     app.config.update(load_config(config))
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     app.instance_path = app.config["INSTANCE_PATH"]
@@ -283,6 +286,7 @@ def _register_template_helpers(app: Flask) -> None:
         csrf_token=_template_csrf_token(app),  # after Flask-WTF's, which it wraps
         asset_url=asset_url,
         lang_url=i18n.lang_url,
+        account_nav=chrome.account_nav,
         LOCALES=LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         format_date=i18n.format_date,  # flask_babel's, with the patterns parsed once

@@ -128,6 +128,7 @@ def install_template_gettext(app) -> None:
 _ZONE_FIELDS = frozenset("zZvVOxX")
 _patterns: dict = {}
 _zones: dict = {}
+_shared_datetimes: dict[tuple, tuple] = {}  # DateTimes: (language, format, zone) → what it prepared
 
 
 def _pattern(locale, kind: str, format: str):
@@ -329,18 +330,38 @@ class DateTimes:
         self._fallback: bool | None = None  # not prepared yet
 
     def _prepare(self) -> None:
-        from babel.dates import tokenize_pattern
-
+        """The pattern's parts, the zone and the texts of the half-days, shared by the requests of
+        this worker in the same language, format and time zone (a list shows the same days again
+        and again: each is formatted by babel once, not once per request)."""
         self._fallback = True
         locale = chosen_babel_locale() or flask_babel.get_locale()
         if locale is None:
             return
+        tzinfo = flask_babel.get_timezone()
+        key = (str(locale), self.format, getattr(tzinfo, "zone", None) or getattr(tzinfo, "key", None) or str(tzinfo))
+        shared = _shared_datetimes.get(key)
+        if shared is None:
+            shared = self._prepare_for(locale, tzinfo)
+            if shared is None:
+                return
+            if len(_shared_datetimes) >= 64:
+                _shared_datetimes.clear()
+            _shared_datetimes[key] = shared
+        self._locale, self._tokens, self._zone, self._clock, self._days = shared
+        if len(self._days) >= 4096:  # years of dates shown: start again
+            self._days.clear()
+        self._fallback = False
+
+    def _prepare_for(self, locale, tzinfo) -> tuple | None:
+        """(locale, tokens, zone, clock, half-days) of a pattern this class formats, else None."""
+        from babel.dates import tokenize_pattern
+
         format = self.format
         if format in ("short", "medium", "long", "full"):
             format = _babel.date_formats.get(f"datetime.{format}") or format
         pattern = _pattern(locale, "datetime", format)
         if pattern is None:
-            return
+            return None
         tokens, clock = [], []
         for kind, value in tokenize_pattern(pattern.pattern):
             if kind == "field":
@@ -349,17 +370,15 @@ class DateTimes:
                     clock.append(char)
                     value = (char, width, f"%0{width}d")
                 elif char not in _DAY_FIELDS and char != "a":
-                    return
+                    return None
             tokens.append((kind, value))
-        self._locale, self._tokens = locale, tokens
-        self._zone = _zone(flask_babel.get_timezone())
         if all(char in _CLOCK_ATTRIBUTES for char in clock):
-            self._clock = attrgetter(*[_CLOCK_ATTRIBUTES[char] for char in clock]) if len(clock) > 1 else (
+            read_clock = attrgetter(*[_CLOCK_ATTRIBUTES[char] for char in clock]) if len(clock) > 1 else (
                 (lambda t, get=_CLOCK[clock[0]]: (get(t),)) if clock else (lambda t: ()))
         else:
             getters = [_CLOCK[char] for char in clock]
-            self._clock = lambda t: tuple([get(t) for get in getters])
-        self._fallback = False
+            read_clock = lambda t: tuple([get(t) for get in getters])  # noqa: E731
+        return locale, tokens, _zone(tzinfo), read_clock, {}
 
     def _day_format(self, local, key: int) -> str:
         """The %-format of this half-day: babel's text of every other field, the clock's numbers left."""

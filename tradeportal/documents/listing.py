@@ -23,13 +23,17 @@ class FileSizes:
     The text depends only on the unit and on the number rounded to one decimal, which babel computes
     as `Decimal(str(number)).quantize(Decimal("0.1"))` (half to even): sizes that round alike (1000
     and 1019 bytes are both "1.0 kB") are formatted once. Below a megabyte, size / 1024 is exact in
-    a float and `str` writes it exactly, so the tenths are computed on integers.
+    a float and `str` writes it exactly, so the tenths are computed on integers. The texts are
+    kept per language for the worker's next requests.
     """
 
     def __init__(self):
-        self._done: dict = {}
+        self._done: dict | None = None
 
     def __call__(self, size: int) -> str:
+        done = self._done
+        if done is None:
+            done = self._done = _texts_of(i18n.current_language())
         if size < 1_048_576:
             if size * 10 < 1024:
                 key = 1  # written as 0.1 kB at least
@@ -39,7 +43,21 @@ class FileSizes:
                     key += 1
         else:
             key = ("MB", Decimal(str(size / 1_048_576)).quantize(_TENTH))
-        text = self._done.get(key)
+        text = done.get(key)
         if text is None:
-            text = self._done[key] = i18n.format_file_size(size)
+            if len(done) >= 20_000:
+                done.clear()
+            text = done[key] = i18n.format_file_size(size)
         return text
+
+
+# The texts of each language, shared by the requests of a worker: a partner's list shows the same
+# sizes page after page. Bounded (below a megabyte there are 10,240 tenths of a kilobyte).
+_texts: dict[str, dict] = {}
+
+
+def _texts_of(language: str) -> dict:
+    texts = _texts.get(language)
+    if texts is None:
+        texts = _texts[language] = {}
+    return texts

@@ -111,7 +111,8 @@ def _display_rows(rows, names: dict) -> list[tuple]:
     partner_id = g.partner.id
     download = link_maker(url_for(".download", partner_id=partner_id, document_id=MARKER))
     receipt = link_maker(url_for(".receipt", partner_id=partner_id, upload_id=MARKER))
-    received, sizes, states = DateTimes("medium"), FileSizes(), {}
+    received, sizes = DateTimes("medium"), FileSizes()
+    states = _state_tags.setdefault(current_language(), {})
     api = None
     shown = []
     for (id_, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
@@ -129,8 +130,15 @@ def _display_rows(rows, names: dict) -> list[tuple]:
     return shown
 
 
+# documents/_macros.html's state_tag per language and kind of row: a handful of texts, rendered
+# once per worker (the template does not change while it runs; the debug server renders each time).
+_state_tags: dict[str, dict] = {}
+
+
 def _state_tag(status: str, is_test: bool) -> Markup:
     """documents/_macros.html's state_tag (once per kind of row, not per row)."""
+    if current_app.debug:
+        _state_tags.clear()
     macros = current_app.jinja_env.get_template("documents/_macros.html").module
     return macros.state_tag(SimpleNamespace(status=status, is_test=is_test))
 
