@@ -467,6 +467,19 @@ def bench_backend(backend: str, large: Target, small: Target, rounds: int, durat
         large.server.stop()
 
 
+def python_speed() -> float:
+    """Milliseconds of a fixed pure-Python loop (10⁶ additions), best of 5: how fast this machine
+    runs the interpreter now, to tell a slower machine from a slower portal."""
+    best = float("inf")
+    for _ in range(5):
+        began = time.process_time()
+        total = 0
+        for number in range(1_000_000):
+            total += number
+        best = min(best, time.process_time() - began)
+    return best * 1000
+
+
 def main() -> int:
     started = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -477,6 +490,7 @@ def main() -> int:
         log("wrk is missing: apt-get install wrk")
         return 2
     sections, misses = [], []
+    speed_before = python_speed()
     log("SQLite")
     large = Target("sqlite", seed.FULL, _sqlite_url("large.db"), RESULTS / "instance-sqlite-large")
     small = Target("sqlite", seed.SMALL, _sqlite_url("small.db"), RESULTS / "instance-sqlite-small")
@@ -504,6 +518,10 @@ def main() -> int:
     else:
         notes.append("PostgreSQL not measured: set TRADEPORTAL_BENCH_PG_URL (a database the bench may wipe).")
     notes[:0] = seeding
+    notes.append(f"Machine speed: a fixed pure-Python loop (`bench.run.python_speed`, best of 5) took {speed_before:.0f} ms "
+                 f"before the run and {python_speed():.0f} ms after it. Machines of the same kind differ: on "
+                 "2026-12-03 the same page took 3 times the CPU on one as on another. Compare runs by their ratios, "
+                 "and absolute figures only between runs of similar speed.")
     report = write_report(sections, misses, extra, started)
     print()
     print(report)

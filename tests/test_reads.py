@@ -280,3 +280,29 @@ def test_the_session_entities_are_attached_as_a_query_loads_them(app, db, make_u
         ext_db.session.remove()
     with app.app_context():
         assert ext_db.session.get(User, user_id).first_name == "Anne"
+
+
+def test_an_attached_entity_loads_its_relationships_when_asked(app, db, make_user):
+    """attach skips Session.add's cascade (a new entity has no related object loaded): its
+    relationships still load on first use, and an object put into one is flushed with it."""
+    from sqlalchemy import inspect as sa_inspect
+
+    from tradeportal.partners.models import Membership
+    from tests.test_roles_support import add_member, add_partner
+
+    user = make_user(first_name="Anna")
+    membership_id = add_member(db, add_partner(db, name="Alpha AG"), user).id
+    ext_db.session.remove()
+    columns = [c.key for c in sa_inspect(Membership).column_attrs]
+    with app.test_request_context("/"):
+        row = ext_db.session.execute(select(*(Membership.__table__.c[k] for k in columns))
+                                     .where(Membership.__table__.c.id == membership_id)).one()
+        ext_db.session.expunge_all()
+        membership = reads.attach(Membership, dict(zip(columns, row)))
+        assert membership.partner.name == "Alpha AG" and membership.user.first_name == "Anna"
+        assert sa_inspect(membership.partner).persistent and not ext_db.session.dirty
+        membership.user.first_name = "Anne"  # a change to a lazily loaded related object
+        ext_db.session.commit()
+        ext_db.session.remove()
+    with app.app_context():
+        assert ext_db.session.get(Membership, membership_id).user.first_name == "Anne"

@@ -111,6 +111,7 @@ def attach(cls, values: dict):
     and unchanged (a change to it is flushed as to any loaded entity)."""
     from sqlalchemy import inspect
     from sqlalchemy.orm import make_transient_to_detached
+    from sqlalchemy.orm.attributes import instance_state
 
     mapper = inspect(cls)
     known = db.session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
@@ -121,7 +122,10 @@ def attach(cls, values: dict):
     # value as the database's (nothing to flush) and gives the entity its identity.
     entity.__dict__.update(values)
     make_transient_to_detached(entity)
-    db.session.add(entity)
+    # What Session.add does to a detached entity, without its cascade: that walks the relationships
+    # for loaded related objects to add too, and a new entity has none (about 40 k instructions
+    # each; a signed-in page attaches four). tests/test_reads.py checks the entity is persistent.
+    db.session()._save_or_update_impl(instance_state(entity))
     return entity
 
 
