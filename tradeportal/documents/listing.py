@@ -2,8 +2,9 @@
 
 The list shows 20 rows. Each Jinja call made for a row (a macro, `url_for`, `format_datetime`,
 `format_file_size`, a translated label) costs 15 to 70 k instructions; the view computes these
-values here instead: links from a prefix built once, labels and status tags once per page,
-dates and sizes with the same text as `i18n.format_datetime` and `i18n.format_file_size`.
+values here instead: links from a prefix built once per page, labels once per page, status tags,
+dates and sizes once per worker and language, with the same text as `i18n.format_datetime` and
+`i18n.format_file_size`.
 `tests/test_perf_documents.py` compares both for many values in every language.
 """
 from __future__ import annotations
@@ -18,13 +19,13 @@ _TENTH = Decimal("0.1")
 
 
 class FileSizes:
-    """`i18n.format_file_size` once per distinct text of a page.
+    """`i18n.format_file_size` once per distinct text and language in a worker.
 
     The text depends only on the unit and on the number rounded to one decimal, which babel computes
     as `Decimal(str(number)).quantize(Decimal("0.1"))` (half to even): sizes that round alike (1000
     and 1019 bytes are both "1.0 kB") are formatted once. Below a megabyte, size / 1024 is exact in
     a float and `str` writes it exactly, so the tenths are computed on integers. The texts are
-    kept per language for the worker's next requests.
+    kept per language for the worker's next requests (`_texts`).
     """
 
     def __init__(self):
