@@ -254,6 +254,17 @@ def test_the_partner_search_is_an_index_range_on_postgresql(app, db):
     assert "Index Cond" in plan and ">= 'alpen'" in plan and "< 'alpeo'" in plan, plan
 
 
+def _column_values(model, object_id: int) -> dict:
+    """The column values of one row, read through Core (as `reads.rows` gives them), the session emptied."""
+    from sqlalchemy import inspect as sa_inspect
+
+    columns = [c.key for c in sa_inspect(model).column_attrs]
+    row = ext_db.session.execute(select(*(model.__table__.c[k] for k in columns))
+                                 .where(model.__table__.c.id == object_id)).one()
+    ext_db.session.expunge_all()
+    return dict(zip(columns, row))
+
+
 def test_the_session_entities_are_attached_as_a_query_loads_them(app, db, make_user):
     """auth.sessions builds the person from a column row: persistent, unchanged, and a change to it
     is flushed like a change to a loaded one; an entity the session holds already is reused."""
@@ -264,15 +275,12 @@ def test_the_session_entities_are_attached_as_a_query_loads_them(app, db, make_u
 
     user_id = make_user(first_name="Anna").id
     ext_db.session.remove()
-    columns = [c.key for c in sa_inspect(User).column_attrs]
     with app.test_request_context("/"):
-        row = ext_db.session.execute(select(*(User.__table__.c[k] for k in columns))
-                                     .where(User.__table__.c.id == user_id)).one()
-        ext_db.session.expunge_all()
-        user = reads.attach(User, dict(zip(columns, row)))
+        values = _column_values(User, user_id)
+        user = reads.attach(User, values)
         state = sa_inspect(user)
         assert state.persistent and not state.modified and not ext_db.session.dirty
-        assert reads.attach(User, dict(zip(columns, row))) is user
+        assert reads.attach(User, dict(values)) is user
         assert ext_db.session.get(User, user_id) is user  # no second copy, no query needed
         user.first_name = "Anne"
         assert list(ext_db.session.dirty) == [user]
@@ -284,7 +292,7 @@ def test_the_session_entities_are_attached_as_a_query_loads_them(app, db, make_u
 
 def test_an_attached_entity_loads_its_relationships_when_asked(app, db, make_user):
     """attach skips Session.add's cascade (a new entity has no related object loaded): its
-    relationships still load on first use, and an object put into one is flushed with it."""
+    relationships still load on first use, and a change to a related object is flushed."""
     from sqlalchemy import inspect as sa_inspect
 
     from tradeportal.partners.models import Membership
@@ -293,12 +301,8 @@ def test_an_attached_entity_loads_its_relationships_when_asked(app, db, make_use
     user = make_user(first_name="Anna")
     membership_id = add_member(db, add_partner(db, name="Alpha AG"), user).id
     ext_db.session.remove()
-    columns = [c.key for c in sa_inspect(Membership).column_attrs]
     with app.test_request_context("/"):
-        row = ext_db.session.execute(select(*(Membership.__table__.c[k] for k in columns))
-                                     .where(Membership.__table__.c.id == membership_id)).one()
-        ext_db.session.expunge_all()
-        membership = reads.attach(Membership, dict(zip(columns, row)))
+        membership = reads.attach(Membership, _column_values(Membership, membership_id))
         assert membership.partner.name == "Alpha AG" and membership.user.first_name == "Anna"
         assert sa_inspect(membership.partner).persistent and not ext_db.session.dirty
         membership.user.first_name = "Anne"  # a change to a lazily loaded related object
