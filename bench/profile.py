@@ -23,7 +23,7 @@ def _target(name: str):
     target.seeded = seed.Seeded(url, target.sizes, data["member_id"], data["staff_id"], data["partner_id"],
                                 data["seconds"], data["documents"])
     target.app = seed.make_app(url, instance)
-    target.cookies = {"member": seed.new_session_cookie(target.app, target.seeded.member_id),
+    target.cookies = {"member": seed.new_session_cookie(target.app, target.seeded.member_id, target.seeded.partner_id),
                       "staff": seed.new_session_cookie(target.app, target.seeded.staff_id), None: None}
     return target
 

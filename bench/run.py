@@ -110,7 +110,7 @@ def _seed_or_reuse(target: Target) -> None:
 def _start(target: Target, label: str) -> None:
     target.app = seed.make_app(target.url, target.instance)
     target.cookies = {
-        "member": seed.new_session_cookie(target.app, target.seeded.member_id),
+        "member": seed.new_session_cookie(target.app, target.seeded.member_id, target.seeded.partner_id),
         "staff": seed.new_session_cookie(target.app, target.seeded.staff_id),
         None: None,
     }

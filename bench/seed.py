@@ -408,7 +408,7 @@ def _fake_row(table, i: int, now) -> dict:
     return row
 
 
-def new_session_cookie(app, user_id: int) -> str:
+def new_session_cookie(app, user_id: int, acting_partner_id: int | None = None) -> str:
     """A live server-side session for `user_id` and the signed cookie that carries it."""
     from tradeportal.auth.models import UserSession
     from tradeportal.auth.sessions import _hash
@@ -420,4 +420,9 @@ def new_session_cookie(app, user_id: int) -> str:
         db.session.commit()
         db.session.remove()
         serializer = app.session_interface.get_signing_serializer(app)
-        return serializer.dumps({"sid": token, "_user_id": str(user_id), "_fresh": True, "locale": "en"})
+        values = {"sid": token, "_user_id": str(user_id), "_fresh": True, "locale": "en"}
+        if acting_partner_id is not None:
+            # as the session holds it once the person has seen the dashboard or a partner page
+            # (partners.resolver: set_acting_for); the staff person acts for none
+            values["acting_partner_id"] = acting_partner_id
+        return serializer.dumps(values)

@@ -73,7 +73,15 @@ def test_the_account_navigation_follows_every_change_of_what_it_shows(app, db, c
     assert "Abmelden" in after(lambda: None, "/dashboard?lang=de", "/dashboard?lang=fr")
     _nav(client, "/dashboard?lang=en")
 
-    shown = after(lambda: add_member(db, second, user, role="member"), "/notifications?lang=en")
+    def second_partner():
+        add_member(db, second, user, role="member")
+        # The dashboard named the only partner in the session (partners.resolver.acting_membership),
+        # so the person still acts for it: the header offers to switch.
+        assert "Switch" in _nav(client, "/notifications?lang=en")
+        with client.session_transaction() as session:  # a session that never named one must choose
+            session.pop("acting_partner_id")
+
+    shown = after(second_partner, "/notifications?lang=en")
     assert "Choose the business partner you act for" in shown and "next=/notifications" in shown
 
     def choose():

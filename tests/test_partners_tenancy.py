@@ -174,3 +174,34 @@ def test_staff_without_partners_permission_cannot_see_partners(client, db, make_
     partner = add_partner(db, make_user())
     login_as(make_user(staff_permissions=[StaffPermission.LETTERS]))
     assert client.get(f"/staff/partners/{partner.id}").status_code == 403
+
+
+def test_a_session_naming_another_persons_partner_reads_nothing_of_it(client, db, login_as, two_partners):
+    """The session's statement reads the membership of the partner the session names (issue #9):
+    only the signed-in person's own. A session naming partner B (as after leaving B) shows nothing
+    of B: B's pages are 404, the header does not name it, A's pages work."""
+    a, b, admin_a, _ids = two_partners
+    login_as(admin_a)
+    with client.session_transaction() as session:
+        session["acting_partner_id"] = b.id
+    for url in (f"/partners/{b.id}", f"/partners/{b.id}/members", f"/partners/{b.id}/documents"):
+        assert client.get(url).status_code == 404, url
+    with client.session_transaction() as session:
+        session["acting_partner_id"] = b.id
+    inbox = client.get("/notifications?lang=en").get_data(as_text=True)
+    assert "Partner B AG" not in inbox and "Partner A AG" in inbox  # alone, A is the one acted for
+    assert client.get(f"/partners/{a.id}").status_code == 200
+
+
+def test_a_member_removed_while_acting_for_the_partner_loses_it_at_once(client, db, login_as, make_user):
+    """Acting for a partner is no permission: the next request after the membership ends is a 404."""
+    from tradeportal.partners.models import Membership
+
+    admin, colleague = make_user(), make_user()
+    partner = add_partner(db, admin, name="Leaving AG", members=[(colleague, "member")])
+    login_as(colleague)
+    assert client.get(f"/partners/{partner.id}").status_code == 200  # now acting for it
+    db.session.query(Membership).filter_by(partner_id=partner.id, user_id=colleague.id).delete()
+    db.session.commit()
+    assert client.get(f"/partners/{partner.id}").status_code == 404
+    assert "Leaving AG" not in client.get("/notifications?lang=en").get_data(as_text=True)

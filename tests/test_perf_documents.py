@@ -135,3 +135,45 @@ def test_every_kind_of_row_shows_what_it_showed(app, db, docs_world, make_user):
         assert f'<a href="{w.base}/receipts/' in row and "acknowledgement of receipt (PDF)</span></a></td>" in row
         assert '<td><time datetime="20' in row and "+00:00\">" in row
     assert text_of(w.client.get(f"{w.base}?lang=de")).count("Noch nicht bearbeitet") == 3
+
+
+def _filter_choices(html: str) -> list[str]:
+    import re
+
+    select = html[html.index('name="category"'):]
+    select = select[:select.index("</select>")]
+    return [re.sub(r"\s+", " ", label).strip() for label in re.findall(r"<option[^>]*>([^<]*)</option>", select)]
+
+
+@pytest.mark.parametrize("lang, all_label", [("fr", "Toutes les catégories"), ("en", "All categories"),
+                                             ("de", "Alle Kategorien")])
+def test_the_list_filter_follows_the_categories_at_once(app, db, docs_world, lang, all_label):
+    """The filter's fields are kept per worker (views._cached_fields): still, it offers every
+    category, in the agency's order and the page's language, with no document yet, after documents
+    arrive, and as soon as the agency adds, renames or retires one; the filtered list offers the
+    same."""
+    from tests.test_documents_access import receive
+
+    w = docs_world
+    suffix = {"fr": " (fr)", "en": "", "de": " (de)"}[lang]
+    url = f"{w.base}?lang={lang}"
+
+    def choices(address=url):
+        return _filter_choices(w.client.get(address).get_data(as_text=True))
+
+    assert choices() == [all_label, f"Product documentation{suffix}"]
+    first = add_category(db, "Certificates", position=5)
+    add_category(db, "Old forms", position=1, active=False)
+    expected = [all_label, f"Certificates{suffix}", f"Product documentation{suffix}", f"Old forms{suffix}"]
+    assert choices() == expected
+    receive(app, w, ["one.pdf"])
+    assert choices() == expected
+    page = w.client.get(url).get_data(as_text=True)
+    assert "one.pdf" in page and f"Product documentation{suffix}</td>" in page
+    first.name_en, first.name_fr, first.name_de = "Certificates of origin", "Certificats d'origine", "Ursprungszeugnisse"
+    db.session.commit()
+    renamed = {"fr": "Certificats d'origine", "en": "Certificates of origin", "de": "Ursprungszeugnisse"}[lang]
+    unfiltered = [label.replace("&#39;", "'") for label in choices()]
+    assert unfiltered == [renamed if label == f"Certificates{suffix}" else label for label in expected]
+    filtered = [label.replace("&#39;", "'") for label in choices(f"{url}&case_number=8000000683")]
+    assert filtered == unfiltered

@@ -13,17 +13,19 @@ from tradeportal.access import StaffPermission
 from tradeportal.db import utcnow
 
 # Statements per page for a signed-in member acting for one active partner. The shared part of
-# every signed-in page is 2 statements: the session with its person and the unread count of the
-# bell (one statement, auth.sessions), the memberships with their partners (header and tenancy).
+# every signed-in page is 1 statement: the session with its person, the unread count of the bell,
+# the header's partners, and the membership of the partner acted for with that partner and the
+# services of its roles (auth.sessions; partners.resolver then needs no memberships query on that
+# partner's pages, nor the roles' gate a services query).
 BUDGET = {
-    "dashboard": 5,  # one query for the registrations, letter steps and own access requests; one for the partner's role and access requests
+    "dashboard": 4,  # one query for the registrations, letter steps and own access requests; one for the partner's role and access requests; the latest notifications
     "inbox": 2,  # the session statement brings the header (bell count, partner acted for)
     "inbox_filtered": 2,
     "search": 2,  # the htmx fragment: no header, so only the session and the search
-    "members": 5,
-    "roles": 4,
+    "members": 4,
+    "roles": 3,
     "staff_queue": 2,
-    "documents": 5,
+    "documents": 3,  # the categories (names, filter), the page of documents
 }
 
 
@@ -176,3 +178,48 @@ def test_documents_list_budget_for_1_and_50_documents(app, client, db, world, lo
     one = _count(client, count_queries, url)
     documents(1, 49)
     _budget("documents", one, _count(client, count_queries, url))
+
+
+def test_a_person_of_two_partners_loads_the_memberships_only_where_the_session_cannot_answer(
+        client, db, world, login_as, count_queries):
+    """The session's statement reads one membership: of the partner chosen in the session, else of
+    the first. With two partners, the dashboard before a choice needs the list (one statement more);
+    a page of the chosen partner does not; a page of the other partner loads the list and shows it."""
+    from tradeportal.partners.models import Membership
+
+    other = _partner(db, "Zeta Zoll GmbH", "CHE-400.000.001")
+    db.session.add(Membership(partner_id=other.id, user_id=world["me"].id, role="administrator", rights=""))
+    db.session.commit()
+    login_as(world["me"])
+    chooser = client.get("/dashboard")
+    assert chooser.status_code == 302 and "/partners/choose" in chooser.headers["Location"]
+    documents = f"/partners/{world['partner'].id}/documents"
+    assert _count(client, count_queries, documents).count == BUDGET["documents"]
+    # The other partner's page: the session names the first partner, so the list is loaded.
+    other_page = client.get(f"/partners/{other.id}/documents")
+    assert other_page.status_code == 403  # no role opens documents there
+    assert b"Zeta Zoll GmbH" in other_page.data
+    # Now acting for the other partner: its pages are answered by the session's statement again.
+    assert _count(client, count_queries, f"/partners/{other.id}/members").count == BUDGET["members"]
+    assert _count(client, count_queries, "/dashboard").count == BUDGET["dashboard"] + 1  # the list of both
+
+
+def test_the_inbox_names_the_partner_acted_for_without_a_query(client, db, world, login_as, count_queries):
+    """Notifications about the partner acted for take its name from the session's statement; a
+    partner the request has not read (the person left it, say) is named by one more query."""
+    from tradeportal.notifications.models import Notification
+
+    login_as(world["me"])
+    db.session.add_all([Notification(user_id=world["me"].id, kind="security", subject=f"own {i}", body="",
+                                     partner_id=world["partner"].id) for i in range(3)])
+    db.session.commit()
+    client.get(f"/partners/{world['partner'].id}")  # acting for it
+    own = _count(client, count_queries, "/notifications?lang=en")
+    assert own.count == BUDGET["inbox"]
+    former = _partner(db, "Former Freight AG", "CHE-500.000.001")
+    db.session.add(Notification(user_id=world["me"].id, kind="security", subject="old", body="", partner_id=former.id))
+    db.session.commit()
+    both = _count(client, count_queries, "/notifications?lang=en")
+    assert both.count == BUDGET["inbox"] + 1
+    page = client.get("/notifications?lang=en").get_data(as_text=True)
+    assert "Former Freight AG" in page and "Alpen Logistik AG" in page

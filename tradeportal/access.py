@@ -97,6 +97,15 @@ def _mark(view: Callable, kind: str, detail: str | None = None) -> Callable:
         raise TypeError(f"{view.__name__} already declares access {view.access!r}")
     view.access = kind
     view.access_detail = detail
+    if kind in ("partner_member", "partner_admin"):
+        view.acts_for_partner = True
+    return view
+
+
+def acts_for_partner(view: Callable) -> Callable:
+    """Marks a signed-in view that shows the partner acted for (the dashboard): like the partner
+    routes, its session statement then reads that membership too (auth.sessions)."""
+    view.acts_for_partner = True
     return view
 
 

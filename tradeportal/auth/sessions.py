@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -103,31 +103,43 @@ def session_alive(row: UserSession, now=None) -> bool:
 _statements: dict = {}
 
 
-def _session_statement():
+def _session_statement(membership: bool):
     """The session row, its person, the bell's unread count and what the header says of the
     partners acted for: one statement, as every signed-in page needs them (the count is kept for
-    notifications.services.badge, the partners for partners.resolver.header_context). Core
-    columns built once and run by `reads.rows` (no joinedload or cache key per run);
-    `reads.attach` makes the entities."""
-    stmt = _statements.get("session")
+    notifications.services.badge, the partners for partners.resolver.header_context). With
+    `membership` (pages that act for a partner, `_acting_page`), also the person's membership of
+    the partner acted for, with that partner and the services of its roles: the resolver then
+    loads no memberships, the roles' gate no services. Core columns built once and run by
+    `reads.rows` (no joinedload or cache key per run); `reads.attach` makes the entities."""
+    stmt = _statements.get(membership)
     if stmt is None:
         from ..notifications.services import unread_count_subquery
-        from ..partners.resolver import header_subqueries
+        from ..partners.resolver import header_parts
+        from ..roles.services import services_subquery
 
         sessions, users = UserSession.__table__, User.__table__
         session_keys, session_columns = reads.entity_columns(UserSession)
         user_keys, user_columns = reads.entity_columns(User)
         _statements["columns"] = (session_keys, user_keys)
-        stmt = _statements["session"] = (
+        joins, acting_partner, header_columns = header_parts(users, bindparam("user_id"), bindparam("acting_id"),
+                                                             membership)
+        joined = sessions.join(users, users.c.id == sessions.c.user_id)
+        for table, onclause in joins:
+            joined = joined.outerjoin(table, onclause)
+        extra = [services_subquery(acting_partner).label("acting_services")] if membership else []
+        stmt = _statements[membership] = (
             select(*session_columns, *(column.label(f"account_{column.key}") for column in user_columns),
-                   unread_count_subquery(bindparam("user_id")).label("unread"),
-                   *(query.label(name) for query, name in zip(
-                       header_subqueries(bindparam("user_id"), bindparam("acting_id")),
-                       ("partner_count", "chosen_name", "first_name"))))
-            .join_from(sessions, users, users.c.id == sessions.c.user_id)
+                   unread_count_subquery(bindparam("user_id")).label("unread"), *extra, *header_columns)
+            .select_from(joined)
             .where(sessions.c.token_hash == bindparam("token_hash"))
         )
     return stmt
+
+
+def _acting_page() -> bool:
+    """Whether this request's view acts for a partner (`access.acts_for_partner`)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "acts_for_partner", False)
 
 
 @login_manager.user_loader
@@ -142,17 +154,20 @@ def _load_user(user_id: str):
     from ..notifications.services import remember_badge  # notifications imports this module
 
     from ..partners.resolver import ACTING_KEY, remember_header
+    from ..roles.services import remember_services_text
 
     acting = session.get(ACTING_KEY)
-    found = reads.rows(_session_statement(), {
-        "token_hash": _hash(token), "user_id": claimed, "acting_id": acting if isinstance(acting, int) else -1,
+    acting = acting if isinstance(acting, int) else None
+    membership = _acting_page()
+    found = reads.rows(_session_statement(membership), {
+        "token_hash": _hash(token), "user_id": claimed, "acting_id": acting,
     })
     if not found or found[0].user_id != claimed:
         return None
     session_keys, user_keys = _statements["columns"]
     row, user, rest = reads.split(found[0], (UserSession, session_keys), (User, user_keys))
     set_committed_value(row, "user", user)
-    unread, partner_count, chosen_name, first_name = rest
+    unread = rest[0]
     now = utcnow()
     if not session_alive(row, now):
         if row.ended_at is None:
@@ -165,7 +180,9 @@ def _load_user(user_id: str):
         db.session.commit()
     g.user_session = row
     remember_badge(row.user_id, unread)
-    remember_header(partner_count, chosen_name, first_name)
+    acting_partner = remember_header(rest[2:] if membership else rest[1:], acting, membership)
+    if acting_partner is not None:
+        remember_services_text(acting_partner, rest[1])
     return user
 
 

@@ -1,7 +1,7 @@
 from flask import redirect, render_template, session, url_for
 from flask_login import current_user
 
-from ..access import signed_in
+from ..access import acts_for_partner, signed_in
 from ..partners.resolver import ACTING_KEY, acting_membership, active_memberships
 from ..partners.services import waiting_of
 from ..roles.dashboard import overview as roles_overview
@@ -10,6 +10,7 @@ from . import bp
 
 
 @bp.get("/dashboard")
+@acts_for_partner
 @signed_in
 def index():
     memberships = active_memberships(current_user)

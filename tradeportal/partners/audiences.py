@@ -32,8 +32,13 @@ _NAMES = select(Partner.__table__.c.id, Partner.__table__.c.name).where(
 
 
 def partner_names(ids: set[int]) -> dict[int, str]:
-    wanted = sorted(ids)
-    names = {}
+    """{id: name} of these partners: those the request read already (the one acted for, mostly:
+    a person's notifications are of their own partners) without a query, the others in one."""
+    from .resolver import known_partner_names
+
+    known = known_partner_names()
+    names = {i: known[i] for i in ids if i in known}
+    wanted = sorted(i for i in ids if i not in known)
     for start in range(0, len(wanted), NAMES_AT_ONCE):
         chunk = wanted[start:start + NAMES_AT_ONCE]
         params = {f"id{n}": chunk[n] if n < len(chunk) else None for n in range(NAMES_AT_ONCE)}

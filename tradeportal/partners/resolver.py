@@ -35,7 +35,11 @@ def active_memberships(user) -> list[Membership]:
     key = ("tp.active_memberships", user.id)
     rows = store.get(key)
     if rows is None:
-        rows = store[key] = _load_memberships(user.id)
+        # The session's statement read the membership of the partner chosen in this session and
+        # how many the person has: when that is the only one, it is the whole list.
+        header = g.get("header_partners")
+        only = _chosen_membership(user) if header is not None and header[0] == 1 else None
+        rows = store[key] = [only] if only is not None else _load_memberships(user.id)
     return rows
 
 
@@ -67,12 +71,18 @@ def _load_memberships(user_id: int) -> list[Membership]:
 
 def acting_membership(user) -> Membership | None:
     """The membership chosen in this session, or the only one; None when a choice is needed."""
-    memberships = active_memberships(user)
     chosen = session.get(ACTING_KEY)
+    known = _chosen_membership(user)
+    if known is not None and known.partner_id == chosen:
+        return known
+    memberships = active_memberships(user)
     for membership in memberships:
         if membership.partner_id == chosen:
             return membership
     if len(memberships) == 1:
+        # The session names it from now on (one cookie change): its next requests read this
+        # membership with the session (`header_parts`) and the partner's name for the header.
+        set_acting_for(memberships[0].partner_id)
         return memberships[0]
     return None
 
@@ -92,7 +102,9 @@ def resolve_partner(user, right: Right | None, admin_only: bool):
                 return redirect(url_for("dashboard.index"))
             return redirect(url_for("partners.choose", next=request.full_path.rstrip("?")))
     else:
-        membership = next((m for m in active_memberships(user) if m.partner_id == partner_id), None)
+        membership = _chosen_membership(user)
+        if membership is None or membership.partner_id != partner_id:
+            membership = next((m for m in active_memberships(user) if m.partner_id == partner_id), None)
         if membership is None:
             abort(404)
     partner = membership.partner
@@ -125,26 +137,98 @@ def get_for_partner_or_404(model, object_id: int, partner: Partner | None = None
     return obj
 
 
-def header_subqueries(user_id, acting_id) -> tuple:
-    """What the header shows, as scalar subqueries that the session's statement carries (every
-    signed-in page needs them; a page that does not act for a partner then runs no query of
-    its own): how many partners the person may act for, the name of the one chosen in this
-    session if it is one of them, and the first name in order (the one acted for when alone)."""
-    from sqlalchemy import func
+_HEADER: list = []  # [membership keys, partner keys] of `header_parts`' columns
+
+
+def header_parts(users, user_id, acting_id, membership: bool) -> tuple:
+    """What the session's statement adds for the header and this resolver (every signed-in page
+    needs the header; a page that does not act for a partner then runs no query of its own).
+
+    Returns (outer joins as (table, ON clause) pairs, the joined membership's partner id, columns).
+    The columns: how many partners the person may act for, the name of the one chosen in this
+    session (`acting_id`) if it is one of them, and the first name in order (the one acted for when
+    alone). With `membership` (the statement of the pages that act for a partner), first the
+    person's membership of the partner acted for (the one chosen, else the first in order) and
+    that partner if active: the resolver then loads no memberships on that partner's pages.
+    `users` is the person's table in that statement. (Two outer joins, not one of a nested join:
+    SQLite would build the nested join for every partner first.)"""
+    from sqlalchemy import Integer, and_, func
 
     mine = (Membership.user_id == user_id, Partner.status == PartnerStatus.ACTIVE)
     joined = select(Partner.name).join(Membership, Membership.partner_id == Partner.id).where(*mine)
     count = (select(func.count()).select_from(Membership).join(Partner, Partner.id == Membership.partner_id)
              .where(*mine).scalar_subquery())
     chosen = joined.where(Partner.id == acting_id).limit(1).scalar_subquery()
-    first = joined.order_by(Partner.name_search).limit(1).scalar_subquery()
-    return count, chosen, first
+    first = joined.order_by(Partner.name_search, Partner.id).limit(1).scalar_subquery()
+    columns = [count.label("partner_count"), chosen.label("chosen_name"), first.label("first_name")]
+    if not membership:
+        return [], None, columns
+    mt, pt = Membership.__table__, Partner.__table__
+    membership_keys, membership_columns = reads.entity_columns(Membership)
+    partner_keys, partner_columns = reads.entity_columns(Partner)
+    _HEADER[:] = [membership_keys, partner_keys]
+    first_id = joined.with_only_columns(Partner.id).order_by(Partner.name_search, Partner.id).limit(1).scalar_subquery()
+    joins = [(mt, and_(mt.c.user_id == users.c.id, mt.c.partner_id == func.coalesce(acting_id.cast(Integer), first_id))),
+             (pt, and_(pt.c.id == mt.c.partner_id, pt.c.status == PartnerStatus.ACTIVE))]
+    columns = [*(c.label(f"acting_membership_{c.key}") for c in membership_columns),
+               *(c.label(f"acting_partner_{c.key}") for c in partner_columns), *columns]
+    return joins, mt.c.partner_id, columns
 
 
-def remember_header(count: int, chosen_name: str | None, first_name: str | None) -> None:
-    """Keep what the session's statement read for the header (see `header_subqueries`)."""
-    name = chosen_name if chosen_name is not None else (first_name if count == 1 else None)
-    g.header_partners = (count, name)
+def remember_header(values: tuple, acting_id: int | None, membership: bool) -> int | None:
+    """Keep what the session's statement read through `header_parts` (its columns' values, in
+    order; `acting_id` the partner the session names). Returns the id of the partner whose
+    membership it read (with `membership`), None when it read none."""
+    count, chosen_name, first_name = values[-3:]
+    g.header_partners = (count, chosen_name if chosen_name is not None else (first_name if count == 1 else None))
+    if chosen_name is not None:
+        request.environ["tp.chosen_partner"] = (acting_id, chosen_name)
+    if not membership:
+        return None
+    membership_keys, partner_keys = _HEADER
+    split = len(membership_keys)
+    partner = dict(zip(partner_keys, values[split:split + len(partner_keys)]))
+    if partner["id"] is None:  # no membership, or of a partner that is not active
+        return None
+    request.environ["tp.acting_membership"] = (dict(zip(membership_keys, values[:split])), partner)
+    return partner["id"]
+
+
+def _chosen_membership(user) -> Membership | None:
+    """The membership the session's statement read (`header_parts`: of the partner chosen in this
+    session, else of the first one), as an entity of the session made once; None when it read none."""
+    found = request.environ.get("tp.acting_membership")
+    if found is None:
+        return None
+    if isinstance(found, Membership):
+        return found if found.user_id == user.id else None
+    membership_values, partner_values = found
+    if membership_values["user_id"] != user.id:
+        return None
+    membership = reads.attach(Membership, membership_values)
+    set_committed_value(membership, "partner", reads.attach(Partner, partner_values))
+    request.environ["tp.acting_membership"] = membership
+    return membership
+
+
+def known_partner_names() -> dict[int, str]:
+    """{id: name} of the partners this request has read already (the one acted for, the memberships
+    when loaded), so that a list naming them asks no query for these (notifications' inbox)."""
+    if not request:
+        return {}
+    known = {}
+    chosen = request.environ.get("tp.chosen_partner")
+    if chosen is not None:
+        known[chosen[0]] = chosen[1]
+    found = request.environ.get("tp.acting_membership")
+    if isinstance(found, Membership):
+        known[found.partner.id] = found.partner.name
+    elif found is not None:
+        known[found[1]["id"]] = found[1]["name"]
+    for key, memberships in request.environ.items():
+        if type(key) is tuple and key[0] == "tp.active_memberships":
+            known.update((m.partner.id, m.partner.name) for m in memberships)
+    return known
 
 
 class _Named:

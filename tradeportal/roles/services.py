@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from ..access import Right
@@ -111,6 +111,22 @@ def _services_statement():
 
 
 _SERVICES = None  # built once (every partner page asks): Core columns, run on the session's connection
+
+
+def services_subquery(partner_id):
+    """The services of the partner's active roles as one comma-separated text (NULL when none), a
+    scalar subquery for a statement that asks something else as well (the session's statement
+    reads the services of the partner chosen in the session: `remember_services_text`)."""
+    role, grant = Role.__table__.c, RoleRequest.__table__.c
+    return (select(func.aggregate_strings(role.services, ","))
+            .join_from(Role.__table__, RoleRequest.__table__, grant.role_id == role.id)
+            .where(grant.partner_id == partner_id, grant.status == GrantStatus.ACTIVE)
+            .scalar_subquery())
+
+
+def remember_services_text(partner_id: int, text: str | None) -> None:
+    """Keep for this request what `services_subquery` read for `partner_id`."""
+    g.setdefault("tp_partner_services", {})[partner_id] = {s for s in (text or "").split(",") if s}
 
 
 def partner_services(partner_id: int) -> set[str]:
