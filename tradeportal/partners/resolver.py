@@ -145,11 +145,12 @@ def header_parts(users, user_id, acting_id, membership: bool) -> tuple:
     needs the header; a page that does not act for a partner then runs no query of its own).
 
     Returns (outer joins as (table, ON clause) pairs, the joined membership's partner id, columns).
-    The columns: how many partners the person may act for, the name of the one chosen in this
-    session (`acting_id`) if it is one of them, and the first name in order (the one acted for when
-    alone). With `membership` (the statement of the pages that act for a partner), first the
-    person's membership of the partner acted for (the one chosen, else the first in order) and
-    that partner if active: the resolver then loads no memberships on that partner's pages.
+    The columns: how many partners the person may act for, the first name in order (the one acted
+    for when alone), and the name of the one chosen in this session (`acting_id`) if it is one of
+    them. With `membership` (the statement of the pages that act for a partner), the person's
+    membership of the partner acted for (the one chosen, else the first in order) and that partner
+    if active come first, and the chosen name is theirs: the resolver then loads no memberships on
+    that partner's pages.
     `users` is the person's table in that statement. (Two outer joins, not one of a nested join:
     SQLite would build the nested join for every partner first.)"""
     from sqlalchemy import Integer, and_, func
@@ -158,11 +159,11 @@ def header_parts(users, user_id, acting_id, membership: bool) -> tuple:
     joined = select(Partner.name).join(Membership, Membership.partner_id == Partner.id).where(*mine)
     count = (select(func.count()).select_from(Membership).join(Partner, Partner.id == Membership.partner_id)
              .where(*mine).scalar_subquery())
-    chosen = joined.where(Partner.id == acting_id).limit(1).scalar_subquery()
     first = joined.order_by(Partner.name_search, Partner.id).limit(1).scalar_subquery()
-    columns = [count.label("partner_count"), chosen.label("chosen_name"), first.label("first_name")]
+    columns = [count.label("partner_count"), first.label("first_name")]
     if not membership:
-        return [], None, columns
+        chosen = joined.where(Partner.id == acting_id).limit(1).scalar_subquery()
+        return [], None, [*columns, chosen.label("chosen_name")]
     mt, pt = Membership.__table__, Partner.__table__
     membership_keys, membership_columns = reads.entity_columns(Membership)
     partner_keys, partner_columns = reads.entity_columns(Partner)
@@ -179,19 +180,22 @@ def remember_header(values: tuple, acting_id: int | None, membership: bool) -> i
     """Keep what the session's statement read through `header_parts` (its columns' values, in
     order; `acting_id` the partner the session names). Returns the id of the partner whose
     membership it read (with `membership`), None when it read none."""
-    count, chosen_name, first_name = values[-3:]
+    read = None
+    if membership:
+        count, first_name = values[-2:]
+        membership_keys, partner_keys = _HEADER
+        split = len(membership_keys)
+        partner = dict(zip(partner_keys, values[split:split + len(partner_keys)]))
+        if partner["id"] is not None:  # (none: no membership, or of a partner that is not active)
+            read = partner["id"]
+            request.environ["tp.acting_membership"] = (dict(zip(membership_keys, values[:split])), partner)
+        chosen_name = partner["name"] if read is not None and read == acting_id else None
+    else:
+        count, first_name, chosen_name = values[-3:]
     g.header_partners = (count, chosen_name if chosen_name is not None else (first_name if count == 1 else None))
     if chosen_name is not None:
         request.environ["tp.chosen_partner"] = (acting_id, chosen_name)
-    if not membership:
-        return None
-    membership_keys, partner_keys = _HEADER
-    split = len(membership_keys)
-    partner = dict(zip(partner_keys, values[split:split + len(partner_keys)]))
-    if partner["id"] is None:  # no membership, or of a partner that is not active
-        return None
-    request.environ["tp.acting_membership"] = (dict(zip(membership_keys, values[:split])), partner)
-    return partner["id"]
+    return read
 
 
 def _chosen_membership(user) -> Membership | None:
