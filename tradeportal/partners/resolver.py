@@ -38,7 +38,7 @@ def active_memberships(user) -> list[Membership]:
         # The session's statement read the membership of the partner chosen in this session and
         # how many the person has: when that is the only one, it is the whole list.
         header = g.get("header_partners")
-        only = _chosen_membership(user) if header is not None and header[0] == 1 else None
+        only = _acting_membership_read(user) if header is not None and header[0] == 1 else None
         rows = store[key] = [only] if only is not None else _load_memberships(user.id)
     return rows
 
@@ -72,7 +72,7 @@ def _load_memberships(user_id: int) -> list[Membership]:
 def acting_membership(user) -> Membership | None:
     """The membership chosen in this session, or the only one; None when a choice is needed."""
     chosen = session.get(ACTING_KEY)
-    known = _chosen_membership(user)
+    known = _acting_membership_read(user)
     if known is not None and known.partner_id == chosen:
         return known
     memberships = active_memberships(user)
@@ -102,7 +102,7 @@ def resolve_partner(user, right: Right | None, admin_only: bool):
                 return redirect(url_for("dashboard.index"))
             return redirect(url_for("partners.choose", next=request.full_path.rstrip("?")))
     else:
-        membership = _chosen_membership(user)
+        membership = _acting_membership_read(user)
         if membership is None or membership.partner_id != partner_id:
             membership = next((m for m in active_memberships(user) if m.partner_id == partner_id), None)
         if membership is None:
@@ -159,8 +159,8 @@ def header_parts(users, user_id, acting_id, membership: bool) -> tuple:
     joined = select(Partner.name).join(Membership, Membership.partner_id == Partner.id).where(*mine)
     count = (select(func.count()).select_from(Membership).join(Partner, Partner.id == Membership.partner_id)
              .where(*mine).scalar_subquery())
-    first = joined.order_by(Partner.name_search, Partner.id).limit(1).scalar_subquery()
-    columns = [count.label("partner_count"), first.label("first_name")]
+    first = joined.order_by(Partner.name_search, Partner.id).limit(1)
+    columns = [count.label("partner_count"), first.scalar_subquery().label("first_name")]
     if not membership:
         chosen = joined.where(Partner.id == acting_id).limit(1).scalar_subquery()
         return [], None, [*columns, chosen.label("chosen_name")]
@@ -168,7 +168,7 @@ def header_parts(users, user_id, acting_id, membership: bool) -> tuple:
     membership_keys, membership_columns = reads.entity_columns(Membership)
     partner_keys, partner_columns = reads.entity_columns(Partner)
     _HEADER[:] = [membership_keys, partner_keys]
-    first_id = joined.with_only_columns(Partner.id).order_by(Partner.name_search, Partner.id).limit(1).scalar_subquery()
+    first_id = first.with_only_columns(Partner.id).scalar_subquery()
     joins = [(mt, and_(mt.c.user_id == users.c.id, mt.c.partner_id == func.coalesce(acting_id.cast(Integer), first_id))),
              (pt, and_(pt.c.id == mt.c.partner_id, pt.c.status == PartnerStatus.ACTIVE))]
     columns = [*(c.label(f"acting_membership_{c.key}") for c in membership_columns),
@@ -198,7 +198,7 @@ def remember_header(values: tuple, acting_id: int | None, membership: bool) -> i
     return read
 
 
-def _chosen_membership(user) -> Membership | None:
+def _acting_membership_read(user) -> Membership | None:
     """The membership the session's statement read (`header_parts`: of the partner chosen in this
     session, else of the first one), as an entity of the session made once; None when it read none."""
     found = request.environ.get("tp.acting_membership")

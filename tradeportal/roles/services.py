@@ -101,22 +101,10 @@ def remember_services(partner_id: int, grants: list[RoleRequest]) -> set[str]:
     return services
 
 
-def _services_statement():
-    global _SERVICES
-    if _SERVICES is None:
-        role, grant = Role.__table__.c, RoleRequest.__table__.c
-        _SERVICES = (select(role.services).join_from(Role.__table__, RoleRequest.__table__, grant.role_id == role.id)
-                     .where(grant.partner_id == bindparam("partner_id"), grant.status == GrantStatus.ACTIVE))
-    return _SERVICES
-
-
-_SERVICES = None  # built once (every partner page asks): Core columns, run on the session's connection
-
-
 def services_subquery(partner_id):
     """The services of the partner's active roles as one comma-separated text (NULL when none), a
-    scalar subquery for a statement that asks something else as well (the session's statement
-    reads the services of the partner chosen in the session: `remember_services_text`)."""
+    scalar subquery: the session's statement carries it for the partner acted for, and
+    `partner_services` runs it alone for another partner (`remember_services_text` reads it)."""
     role, grant = Role.__table__.c, RoleRequest.__table__.c
     return (select(func.aggregate_strings(role.services, ","))
             .join_from(Role.__table__, RoleRequest.__table__, grant.role_id == role.id)
@@ -129,12 +117,16 @@ def remember_services_text(partner_id: int, text: str | None) -> None:
     g.setdefault("tp_partner_services", {})[partner_id] = {s for s in (text or "").split(",") if s}
 
 
+_SERVICES: list = []  # `services_subquery` as a statement of its own, built once (run by reads.rows)
+
+
 def partner_services(partner_id: int) -> set[str]:
     """Services opened by the partner's active roles (retired roles included); one query per request."""
     cache = g.setdefault("tp_partner_services", {})
     if partner_id not in cache:
-        rows = reads.scalars(_services_statement(), {"partner_id": partner_id})
-        cache[partner_id] = {s for value in rows for s in value.split(",") if s}
+        if not _SERVICES:
+            _SERVICES.append(select(services_subquery(bindparam("partner_id"))))
+        remember_services_text(partner_id, reads.scalars(_SERVICES[0], {"partner_id": partner_id})[0])
     return cache[partner_id]
 
 
