@@ -114,6 +114,10 @@ def test_every_kind_of_row_shows_what_it_showed(app, db, docs_world, make_user):
     processed.size = 3 * 1_048_576 + 52_429
     escaped = db.session.execute(svc.select(Document).where(Document.display_name == "escaped.pdf")).scalar_one()
     escaped.display_name = '<b>"x"&y</b>.pdf'  # not a name upload lets through: the page escapes it all the same
+    escaped.case_number = '<i>"1&'  # nor a case number: the rows are printed with autoescape off
+    escaped.upload.reference = "DOC-<&>'\""
+    w.user.last_name = "Member & <Co>"
+    w.category.name_en = 'Drawings & "<plans>"'
     db.session.commit()
     html = w.client.get(f"{w.base}?lang=en").get_data(as_text=True)
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
@@ -122,13 +126,16 @@ def test_every_kind_of_row_shows_what_it_showed(app, db, docs_world, make_user):
         name = row.split(" download>", 1)[1].split("</a>", 1)[0]
         rows[name.split(".pdf")[0] if name.startswith("by-") else "x"] = row
     assert len(rows) == 4
-    assert " · Mia Member</span>" in rows["by-person"] and '<strong class="tag tag--pending">Not processed yet</strong></td>' in rows["by-person"]
+    assert " · Mia Member &amp; &lt;Co&gt;</span>" in rows["by-person"] and '<strong class="tag tag--pending">Not processed yet</strong></td>' in rows["by-person"]
     assert " · API</span>" in rows["by-api"]
     assert ('<strong class="tag tag--pending">Not processed yet</strong> <strong class="tag tag--test">Test</strong>'
             in rows["by-api"])
     assert '<span class="meta">3.1 MB</span>' in rows["by-nobody"]  # no person, no API: no " · "
     assert '<td><strong class="tag tag--done">Processed</strong></td>' in rows["by-nobody"]
     assert "&lt;b&gt;&#34;x&#34;&amp;y&lt;/b&gt;.pdf</a>" in rows["x"]
+    assert "<td>&lt;i&gt;&#34;1&amp;</td>" in rows["x"]
+    assert ">DOC-&lt;&amp;&gt;&#39;&#34;<span" in rows["x"]
+    assert all("<td>Drawings &amp; &#34;&lt;plans&gt;&#34;</td>" in row for row in rows.values())
     for row in rows.values():
         document_id = row.split("/documents/", 1)[1].split("/", 1)[0]
         assert f'<a href="{w.base}/{document_id}/download" download>' in row
