@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import render_template, render_template_string, url_for
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from tradeportal.db import utcnow
@@ -101,7 +102,7 @@ _WITH_MACROS = """{% from "macros/forms.html" import field, error_message %}
 
 def _normalised(html: str) -> str:
     html = re.sub(r"\s*\n\s*", "", html)
-    return re.sub(r">\s+<", "><", html)
+    return re.sub(r">\s+<", "><", html).strip()
 
 
 def test_the_written_out_filter_fields_are_what_the_forms_macros_give(app):
@@ -116,7 +117,62 @@ def test_the_written_out_filter_fields_are_what_the_forms_macros_give(app):
                 form.kind.choices = views._kind_choices_here()
                 form.validate()
                 expected = render_template_string(_WITH_MACROS, form=form)
-                panel = render_template("notifications/_panel.html", form=form, results=None, query="", rows=[],
-                                        filters={}, partial=False)
-            written = panel[panel.index('<div class="filters__dates">'):panel.index('<button type="submit"')]
+                written = str(views._render_filter_fields(form))
+                panel = render_template("notifications/_panel.html", form=form, filter_fields=Markup(written),
+                                        results=None, query="", rows=[], filters={}, partial=False)
             assert _normalised(written) == _normalised(expected), (lang, query)
+            shown = panel[panel.index('<div class="filters__dates">'):panel.index('<button type="submit"')]
+            assert _normalised(shown) == _normalised(written), (lang, query)
+
+
+def _fields_of(html: str) -> str:
+    start = html.index('<div class="filters__dates">')
+    return _normalised(html[start:html.index('<button type="submit"', start)])
+
+
+def test_the_fields_of_valid_filters_are_rendered_once_and_say_the_same(client, db, make_user, login_as, monkeypatch):
+    """The fields come from the worker's cache when the filters are valid or absent (no form is
+    built for an inbox without filters); what people get is what the form renders, in each
+    language, with the values they gave, and with the errors next to the fields when a value is
+    wrong (never from the cache)."""
+    user = make_user()
+    _add(db, user, "Hello")
+    client = login_as(user)
+    cases = ["", "page=1", "date_from=2026-03-01&date_to=2026-03-31&kind=security&state=read", "state=unread",
+             "kind=role_decision", "date_from=31.02.2026", "date_from=2026-05-10&date_to=2026-05-01"]
+    first = {}
+    for lang in ("fr", "en", "de"):
+        for query in cases:
+            response = client.get(f"/notifications?lang={lang}&{query}")
+            app = client.application
+            with app.app_context(), app.test_request_context(f"/notifications?lang={lang}&{query}"):  # a g of its own
+                app.preprocess_request()
+                form = views._filter_form(MultiDict([p.split("=", 1) for p in query.split("&") if p]))
+                form.validate()
+                expected = _normalised(str(views._render_filter_fields(form)))
+            assert _fields_of(response.get_data(as_text=True)) == expected, (lang, query)
+            first[lang, query] = (response.status_code, expected)
+    assert first["en", "date_from=31.02.2026"][0] == 422 and "field--error" in first["en", "date_from=31.02.2026"][1]
+    assert 'value="2026-03-01"' in first["de", cases[2]][1] and "Alle Benachrichtigungen" in first["de", ""][1]
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the inbox rendered its filter fields again")
+
+    monkeypatch.setattr(views, "InboxFilterForm", refused)  # no filters: no form at all
+    for lang in ("fr", "en", "de"):
+        assert _fields_of(client.get(f"/notifications?lang={lang}").get_data(as_text=True)) == first[lang, ""][1]
+        assert _fields_of(client.get(f"/notifications?lang={lang}&page=2").get_data(as_text=True)) == first[lang, ""][1]
+    monkeypatch.undo()
+    monkeypatch.setattr(views, "_render_filter_fields", refused)  # valid filters: rendered once
+    for lang in ("fr", "en", "de"):
+        for query in cases[:5]:
+            html = client.get(f"/notifications?lang={lang}&{query}").get_data(as_text=True)
+            assert _fields_of(html) == first[lang, query][1], (lang, query)
+
+
+def test_a_kind_registered_later_is_offered_by_the_cached_fields(client, db, make_user, login_as, monkeypatch):
+    user = make_user()
+    client = login_as(user)
+    assert "Brand-new kind" not in client.get("/notifications?lang=en").get_data(as_text=True)
+    monkeypatch.setitem(services.KINDS, "brand_new", ("Brand-new kind", False))
+    assert '<option value="brand_new">Brand-new kind</option>' in client.get("/notifications?lang=en").get_data(as_text=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -105,20 +105,62 @@ def _kind_choices_here() -> list:
     return choices
 
 
-def _inbox(args) -> tuple[dict, bool]:
-    """The list's template context for the filters in `args`, and whether they were valid."""
+FORM_KEYS = ("date_from", "date_to", "kind", "state")
+# "Every notification", what the form gives when the request has none of its fields.
+_NO_FILTER = (None, None, None, "all")
+
+
+def _filter_form(args) -> InboxFilterForm:
     form = InboxFilterForm(formdata=args)
     form.kind.choices = _kind_choices_here()
-    valid = form.validate()
+    return form
+
+
+def _render_filter_fields(form: InboxFilterForm) -> Markup:
+    return current_app.jinja_env.get_template("notifications/_filter_fields.html").module.filter_fields(form)
+
+
+def _filter_fields(args, form: InboxFilterForm | None = None) -> Markup:
+    """The filter's fields for `args` whose filters are valid (or absent).
+
+    Without errors they depend only on the language, the kinds and the values given (the fields
+    show them back), so they are rendered once per such combination: everyone's inbox without
+    filters, and the next pages of a search, build no form and skip the fields' template. `form`
+    is the validated form, None when the request has none of its fields.
+    """
+    cache = current_app.extensions.setdefault("notifications.filter_fields", {})
+    key = (current_language(), len(KINDS), *(tuple(args.getlist(k)) for k in FORM_KEYS))
+    fields = cache.get(key)
+    if fields is None or current_app.debug:  # templates change while one works
+        if form is None:
+            form = _filter_form(args)
+            form.validate()
+        if len(cache) >= 64:  # many searches: start again
+            cache.clear()
+        fields = cache[key] = _render_filter_fields(form)
+    return fields
+
+
+def _inbox(args) -> tuple[dict, bool]:
+    """The list's template context for the filters in `args`, and whether they were valid."""
+    form, valid = None, True
+    date_from, date_to, kind, state = _NO_FILTER
+    if any(key in args for key in FORM_KEYS):
+        form = _filter_form(args)
+        valid = form.validate()
+        fields = _filter_fields(args, form) if valid else _render_filter_fields(form)
+        date_from, date_to, state = form.date_from.data, form.date_to.data, form.state.data
+        kind = form.kind.data if form.kind.data in KINDS else None
+    else:
+        fields = _filter_fields(args)
     page = None
     if valid:
         number = args.get("page", 1, type=int) or 1
-        page = inbox_page(current_user, number, date_from=form.date_from.data, date_to=form.date_to.data,
-                          kind=form.kind.data if form.kind.data in KINDS else None, state=form.state.data)
+        page = inbox_page(current_user, number, date_from=date_from, date_to=date_to, kind=kind, state=state)
     query = _filter_query(args)
     rows = inbox_rows(page.items, query, partner_names(n.partner_id for n in page.items)) if page else []
     return dict(
-        form=form, results=page, query=query, rows=rows,
+        form=form, filter_fields=fields, results=page, query=query, rows=rows,
         # the filters without the page number, for the pagination links
         filters={k: v for k, v in parse_qsl(query) if k != "page"},
     ), valid
