@@ -347,3 +347,19 @@ def test_a_sessions_signed_csrf_token_is_made_once_and_still_accepted(client, ma
     assert answer.status_code in (302, 303), answer.status_code
     home = client.get("/")
     assert "Cookie" in home.headers.get("Vary", "")  # the page carries the session's token
+
+
+def test_html_text_is_markupsafes_escape_as_text(monkeypatch):
+    """The rows of the inbox and the documents list are escaped by `templating.html_text` (the C
+    escaper markupsafe's escape() calls) and printed as they are: the same text as escape(), with
+    the C escaper and without it."""
+    from markupsafe import Markup, escape
+
+    from tradeportal import templating
+
+    values = ['<b>"x"&y</b>.pdf', "l'été & co", "", "plain", "DOC-2026-0Q4YJZ", Markup("<i>kept</i>"), 12, None]
+    for c_escape in (templating._c_escape, None):
+        monkeypatch.setattr(templating, "_c_escape", c_escape)
+        for value in values:
+            assert templating.html_text(value) == str(escape(value)), (c_escape, value)
+    assert templating.html_text('<"\'&>') == "&lt;&#34;&#39;&amp;&gt;"

@@ -8,10 +8,11 @@ from flask import abort, current_app, flash, g, jsonify, make_response, redirect
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ..access import Right, partner_member
 from ..extensions import db, limiter
+from ..templating import html_text
 from ..i18n import current_language
 from ..links import MARKER
 from . import bp
@@ -109,16 +110,16 @@ def _cached_fields(lang: str, names: dict, form: ListFilterForm | None = None) -
 def _display_rows(rows, names: dict) -> list[tuple]:
     """What each row shows, in the order the template unpacks it (see documents/index.html).
 
-    Every value is HTML-escaped here, as the template prints the rows with autoescape off
-    (Jinja's escape() per cell cost more than the rest of the row): the links and category names
-    once per page, the texts of a row once. The ISO date has nothing to escape.
+    Every value is HTML-escaped here (`templating.html_text`), as the template prints the rows with
+    autoescape off (Jinja's escape() per cell cost more than the rest of the row): the links and
+    category names once per page, the texts of a row once. The ISO date has nothing to escape.
     """
     partner_id = g.partner.id
-    download = link_maker(escape(url_for(".download", partner_id=partner_id, document_id=MARKER)))
-    receipt = link_maker(escape(url_for(".receipt", partner_id=partner_id, upload_id=MARKER)))
+    download = link_maker(html_text(url_for(".download", partner_id=partner_id, document_id=MARKER)))
+    receipt = link_maker(html_text(url_for(".receipt", partner_id=partner_id, upload_id=MARKER)))
     received, sizes = DateTimes("medium"), FileSizes()
     states = _state_tags.setdefault(current_language(), {})
-    categories = {category_id: escape(name) for category_id, name in names.items()}
+    categories = {category_id: html_text(name) for category_id, name in names.items()}
     api = None
     shown = []
     for (id_, received_at, display_name, size, api_application_id, case_number, category_id, upload_id, status,
@@ -131,9 +132,9 @@ def _display_rows(rows, names: dict) -> list[tuple]:
         state = states.get((status, is_test))
         if state is None:
             state = states[(status, is_test)] = _state_tag(status, is_test)
-        shown.append((received_at.isoformat(), escape(received(received_at)), download(id_), escape(display_name),
-                      escape(meta), categories.get(category_id, ""), escape(case_number), receipt(upload_id),
-                      escape(reference), state))
+        shown.append((received_at.isoformat(), html_text(received(received_at)), download(id_), html_text(display_name),
+                      html_text(meta), categories.get(category_id, ""), html_text(case_number), receipt(upload_id),
+                      html_text(reference), state))
     return shown
 
 

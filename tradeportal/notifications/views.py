@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from ..access import signed_in
@@ -15,6 +15,7 @@ from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
 from ..i18n import DateTimes, current_language
 from ..links import id_link_parts
+from ..templating import html_text
 from . import bp
 from .forms import InboxFilterForm
 from .services import (
@@ -64,9 +65,9 @@ def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
     URLs from prefixes, each kind's label translated once. Every text is HTML-escaped here
     (_row.html prints them as they are): each distinct value once, the others once per row."""
     detail_head, detail_tail = _id_url("notifications.detail")
-    detail_head, detail_tail = escape(detail_head), escape(detail_tail + (f"?{query}" if query else ""))
-    read_head, read_tail = map(escape, _id_url("notifications.read"))
-    unread_head, unread_tail = map(escape, _id_url("notifications.unread"))
+    detail_head, detail_tail = html_text(detail_head), html_text(detail_tail + (f"?{query}" if query else ""))
+    read_head, read_tail = map(html_text, _id_url("notifications.read"))
+    unread_head, unread_tail = map(html_text, _id_url("notifications.unread"))
     labels: dict = {}
     names: dict = {None: None}
     dates = DateTimes("short")
@@ -74,13 +75,13 @@ def inbox_rows(items, query: str, partners: dict) -> list[InboxRow]:
     for id_, created_at, kind, subject, urgent, partner_id, read_at in items:
         label = labels.get(kind)
         if label is None:
-            label = labels[kind] = escape(str(kind_label(kind)))
+            label = labels[kind] = html_text(str(kind_label(kind)))
         partner = names.get(partner_id, False)
         if partner is False:
-            partner = names[partner_id] = escape(partners[partner_id]) if partner_id and partners.get(partner_id) else None
+            partner = names[partner_id] = html_text(partners[partner_id]) if partner_id and partners.get(partner_id) else None
         read = read_at is not None
         found.append(InboxRow(
-            id_, read, urgent, escape(subject), created_at.isoformat(), escape(dates(created_at)),
+            id_, read, urgent, html_text(subject), created_at.isoformat(), html_text(dates(created_at)),
             label, partner, f"{detail_head}{id_}{detail_tail}",
             f"{unread_head}{id_}{unread_tail}" if read else f"{read_head}{id_}{read_tail}",
         ))
