@@ -236,3 +236,53 @@ def test_dates_and_sizes_formatted_once_per_worker_match_babel(app, locale, monk
         assert [dates(v) for v in values] == expected
         assert [FileSizes()(s) for s in sizes] == expected_sizes
     assert calls == []
+
+
+class _Page:
+    def __init__(self, number, has_prev, has_next):
+        self.number, self.has_prev, self.has_next = number, has_prev, has_next
+
+
+def test_the_page_links_of_a_list_are_the_macros_in_each_language_and_mount_point(app, monkeypatch):
+    """`chrome.pagination` (the global the list pages call) gives what macros/ui.html's page_links
+    renders, from the cache for the same page, links and language; a change of any of them
+    (number, next or previous, the list's other values, language, prefix) shows at once."""
+    from flask import render_template_string
+
+    from tradeportal import chrome
+
+    cases = [(_Page(1, False, True), "documents.index", {"partner_id": 7}),
+             (_Page(2, True, True), "documents.index", {"partner_id": 7, "case_number": "A&B <1>"}),
+             (_Page(2, True, True), "documents.index", {"partner_id": 8, "case_number": "A&B <1>"}),
+             (_Page(3, True, False), "notifications.index", {"kind": "security", "state": "unread"}),
+             (_Page(3, True, True), "notifications.index", {"kind": "security", "state": "unread"}),
+             (_Page(2, True, True), "staff.role_requests", {"status": "pending", "q": "lac"}),
+             (_Page(2, True, True), "staff.role_requests", {"status": "pending", "q": ["not", "a", "key"]}),
+             (_Page(1, False, False), "staff.role_requests", {})]
+    macro = '{% from "macros/ui.html" import page_links %}{{ page_links(page, endpoint, args) }}'
+    seen = set()
+    for root in ("", "/portal"):
+        for lang in ("fr", "en", "de"):
+            for page, endpoint, args in cases:
+                with app.test_request_context(f"/x?lang={lang}", environ_overrides={"SCRIPT_NAME": root}):
+                    app.preprocess_request()
+                    expected = render_template_string(macro, page=page, endpoint=endpoint, args=args)
+                    first, again = str(chrome.pagination(page, endpoint, args)), str(chrome.pagination(page, endpoint, args))
+                assert first == again == expected, (root, lang, page.number, endpoint, args)
+                if page.has_next or page.has_prev:
+                    assert f'href="{root}/' in first and first not in seen, (root, lang, endpoint, args)
+                    seen.add(first)
+                else:
+                    assert first == ""
+    shown = " ".join(seen)
+    assert "case_number=A%26B+%3C1%3E" in shown
+    assert all(label in shown for label in ("Page suivante", "Next page", "Nächste Seite"))
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the page links were rendered again")
+
+    page, endpoint, args = cases[1]
+    with app.test_request_context("/x?lang=de"):
+        app.preprocess_request()
+        monkeypatch.setattr(app.jinja_env, "get_template", refused)
+        assert "Nächste Seite" in chrome.pagination(page, endpoint, args)

@@ -287,6 +287,7 @@ def _register_template_helpers(app: Flask) -> None:
         asset_url=asset_url,
         lang_url=i18n.lang_url,
         account_nav=chrome.account_nav,
+        pagination=chrome.pagination,
         LOCALES=LOCALES,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         format_date=i18n.format_date,  # flask_babel's, with the patterns parsed once

@@ -63,3 +63,43 @@ def account_nav(context) -> Markup:
             cache.clear()
         fragment = cache[key] = render_uncached(context)
     return fragment
+
+
+# --- fragments of list pages, rendered once per distinct content --------------------------------
+# A list's page links and a service's sub-navigation are a macro call or an include with links that
+# have arguments (about 0.2 M instructions each on the documents list) for a few lines that depend
+# only on the language, the mount prefix and a handful of values. `fragment()` keeps each distinct
+# one per worker, at most MAX_ENTRIES (then it starts again); the debug server renders each time.
+
+def fragment(name: str, key: tuple, render) -> Markup:
+    """`render()` (a Markup), from the worker's cache when `name` and `key` repeat in this language
+    and under this mount prefix. `key` must hold every other value the fragment shows."""
+    if current_app.debug:
+        return render()
+    cache = current_app.extensions.setdefault("tp.fragments", {})
+    full_key = (name, i18n.current_language(current_app.config["DEFAULT_LOCALE"]), request.root_path, *key)
+    try:
+        found = cache.get(full_key)
+    except TypeError:  # a value that cannot be a key (a list): no cache for it
+        return render()
+    if found is None:
+        if len(cache) >= MAX_ENTRIES:
+            cache.clear()
+        found = cache[full_key] = render()
+    return found
+
+
+def pagination(page, endpoint: str, args: dict) -> Markup:
+    """The "Previous page / Page n / Next page" links of a list (macros/ui.html's `page_links`).
+
+    `page` has .number, .has_prev and .has_next; `args` are the other query parameters to keep
+    (and the path's, such as partner_id). Nothing when the list fits on one page."""
+    if not (page.has_prev or page.has_next):
+        return Markup("")
+    state = (page.number, bool(page.has_prev), bool(page.has_next))
+
+    def render() -> Markup:
+        macros = current_app.jinja_env.get_template("macros/ui.html").module
+        return Markup(macros.page_links(page, endpoint, args))
+
+    return fragment("pagination", (endpoint, *state, *args.items()), render)
