@@ -8,6 +8,7 @@ ORM entities per request, and that every kind of row still shows what it showed.
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -184,3 +185,38 @@ def test_the_list_filter_follows_the_categories_at_once(app, db, docs_world, lan
     assert unfiltered == [renamed if label == f"Certificates{suffix}" else label for label in expected]
     filtered = [label.replace("&#39;", "'") for label in choices(f"{url}&case_number=8000000683")]
     assert filtered == unfiltered
+
+
+def test_the_sub_navigation_is_the_includes_and_follows_rights_and_pages(app, db, docs_world):
+    """documents_nav(partner) gives what the include of documents/_nav.html gave, for each page,
+    rights and language; a right taken away shows on the next page (the fragment's key holds it)."""
+    from flask import g, render_template_string
+
+    from tradeportal.access import Right
+
+    w = docs_world
+    nav = re.compile(r'<nav class="sub-nav".*?</nav>', re.S)
+
+    def shown(url):
+        response = w.client.get(url)
+        assert response.status_code == 200, url
+        return nav.search(response.get_data(as_text=True)).group(0)
+
+    def included(url):
+        cookie = f"tp_session={w.client.get_cookie('tp_session').value}"
+        with app.app_context(), app.test_request_context(url, headers={"Cookie": cookie}):  # a g of its own
+            app.preprocess_request()
+            response = app.full_dispatch_request()
+            assert response.status_code == 200
+            html = render_template_string('{% include "documents/_nav.html" %}', partner=w.partner)
+            assert g.membership.partner_id == w.partner.id
+        return html.strip()
+
+    for lang in ("fr", "en", "de"):
+        for url in (f"{w.base}?lang={lang}", f"{w.base}/upload?lang={lang}"):
+            assert shown(url) == included(url), url
+            assert shown(url).count('aria-current="page"') == 1
+    assert 'href="/partners/%d/documents/upload"' % w.partner.id in shown(w.base)
+    w.membership.rights = Right.VIEW_DOCUMENTS.value
+    db.session.commit()
+    assert "/upload" not in shown(w.base) and shown(w.base) == included(w.base)

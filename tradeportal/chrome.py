@@ -100,6 +100,6 @@ def pagination(page, endpoint: str, args: dict) -> Markup:
 
     def render() -> Markup:
         macros = current_app.jinja_env.get_template("macros/ui.html").module
-        return Markup(macros.page_links(page, endpoint, args))
+        return macros.page_links(page, endpoint, args)  # a macro of an autoescaping template: Markup
 
     return fragment("pagination", (endpoint, *state, *args.items()), render)

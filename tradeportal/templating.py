@@ -17,7 +17,7 @@ Calls with values (`_("… %(name)s", name=…)`, `url_for("x", id=…)`), plura
 catalogues change while one works), nor outside a request:
 those use the environment itself, with the calls. A template loaded by a baked one (extends,
 include, import) comes from the same overlay, so a page is in one language throughout.
-`tests/test_templating.py` renders every template both ways and compares.
+`tests/security/test_templating_baked.py` renders every template both ways and compares.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from ..access import Right, partner_member
 from ..extensions import db, limiter
+from ..chrome import fragment
 from ..templating import html_text
 from ..i18n import current_language
 from ..links import MARKER
@@ -33,6 +34,17 @@ def home():
     if not membership.has_right(Right.VIEW_DOCUMENTS) and membership.has_right(Right.UPLOAD_DOCUMENTS):
         return redirect(url_for(".upload", partner_id=g.partner.id))
     return redirect(url_for(".index", partner_id=g.partner.id))
+
+
+@bp.app_template_global()
+def documents_nav(partner) -> Markup:
+    """documents/_nav.html, the service's sub-navigation, for this page: rendered once per partner,
+    rights shown, page and language (`chrome.fragment`) instead of an include on every page."""
+    membership = g.membership
+    key = (partner.id, membership.has_right(Right.VIEW_DOCUMENTS), membership.has_right(Right.UPLOAD_DOCUMENTS),
+           request.endpoint)
+    return fragment("documents_nav", key,
+                    lambda: Markup(current_app.jinja_env.get_template("documents/_nav.html").render(partner=partner)))
 
 
 # --- the list -----------------------------------------------------------------------------
