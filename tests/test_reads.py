@@ -310,3 +310,37 @@ def test_an_attached_entity_loads_its_relationships_when_asked(app, db, make_use
         ext_db.session.remove()
     with app.app_context():
         assert ext_db.session.get(Membership, membership_id).user.first_name == "Anne"
+
+
+@pytest.mark.parametrize("like", [False, True])
+def test_the_partner_search_to_join_reads_what_sqlalchemy_reads(client, db, make_user, login_as, checked, monkeypatch,
+                                                                like):
+    """The as-you-type search of partners to join (by name prefix as a range, or as a LIKE where the
+    collation is not byte order, and by identifier): the rows SQLAlchemy reads, in name order,
+    without private persons, partners being checked or refused, or names that merely contain the
+    text; the page links each to its access request."""
+    from tradeportal.partners import services
+
+    monkeypatch.setattr(services, "_prefix_is_like", lambda column: like)
+    wanted = [add_partner(db, name) for name in ("Alpen Zoll AG", "Alpen_Bahn AG", "alpen% Cargo GmbH")]
+    wanted[0].identifier = "CHE-116.281.710"  # a valid UID: typed as such, it is searched as one
+    db.session.commit()
+    add_partner(db, "Alpen Checked AG", status="awaiting_check")
+    add_partner(db, "Alpen Refused AG", status="rejected")
+    add_partner(db, "Alpen Private").kind = "natural_person"
+    db.session.commit()
+    add_partner(db, "Hoch Alpen AG")
+    add_partner(db, "Alpeo AG")  # the range's end, "alpeo", is outside it
+    with client.application.test_request_context("/"):
+        names = [row.name for row in services.search_partners_to_join("Alpen")]
+        assert names == sorted((p.name for p in wanted), key=str.lower)
+        assert [row.name for row in services.search_partners_to_join("alpen_")] == ["Alpen_Bahn AG"]
+        assert [row.name for row in services.search_partners_to_join("ALPEN%")] == ["alpen% Cargo GmbH"]
+        assert [row.id for row in services.search_partners_to_join("che 116 281 710")] == [wanted[0].id]
+        assert services.search_partners_to_join("a") == []
+    assert len(set(map(id, checked))) == 2  # the range (or the LIKE) and the identifier's statement
+    login_as(make_user())
+    body = client.get("/partners/join?q=alpen", headers={"HX-Request": "true"}).get_data(as_text=True)
+    for partner in wanted:
+        assert f'href="/partners/join/ask?partner={partner.id}"' in body
+    assert "Hoch Alpen" not in body and "Alpen Private" not in body

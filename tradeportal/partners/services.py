@@ -33,15 +33,28 @@ def search_key(text: str) -> str:
     return " ".join((text or "").lower().split())
 
 
+def _prefix_is_like(column) -> bool:
+    """Whether "starts with" must be a LIKE on this database: PostgreSQL under a collation that is
+    not byte order. In byte order (SQLite's text, partner.name_search on PostgreSQL) a range of the
+    index is exactly "starts with"; unlike LIKE with a parameter, it stays a range in a generic plan."""
+    dialect = db.session.get_bind().dialect
+    return dialect.name == "postgresql" and getattr(column.type.dialect_impl(dialect), "collation", None) != "C"
+
+
+def _like_pattern(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _range_end(prefix: str) -> str:
+    """The first text after every text that starts with `prefix` (in byte order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _prefix(column, prefix: str):
     """`column` starts with `prefix`, in a form the database answers from an index."""
-    dialect = db.session.get_bind().dialect
-    if dialect.name == "postgresql" and getattr(column.type.dialect_impl(dialect), "collation", None) != "C":
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return column.like(escaped + "%", escape="\\")
-    # In byte order (SQLite's text, partner.name_search on PostgreSQL) a range of the index is
-    # exactly "starts with"; unlike LIKE with a parameter, it stays a range in a generic plan.
-    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    if _prefix_is_like(column):
+        return column.like(_like_pattern(prefix), escape="\\")
+    return and_(column >= prefix, column < _range_end(prefix))
 
 
 @dataclass
@@ -286,18 +299,45 @@ def waiting_of(user) -> tuple[list[WaitingPartner], list[WaitingRequest]]:
 
 # --- joining ----------------------------------------------------------------------------------
 
-def search_partners_to_join(q: str) -> list[Partner]:
-    """Registered partners by identifier or name prefix; private persons are never listed."""
+_join_statements: dict = {}
+
+
+def _join_statement(by_identifier: bool, like: bool):
+    """The search of partners to join, built once per kind of condition: by identifier, by name
+    prefix as a range (or as a LIKE, see `_prefix_is_like`). Run by `reads.rows`."""
+    key = (by_identifier, like)
+    stmt = _join_statements.get(key)
+    if stmt is None:
+        p = Partner.__table__.c
+        if by_identifier:
+            condition = p.identifier == bindparam("identifier")
+        elif like:
+            condition = p.name_search.like(bindparam("pattern"), escape="\\")
+        else:
+            condition = and_(p.name_search >= bindparam("low"), p.name_search < bindparam("high"))
+        stmt = _join_statements[key] = (
+            select(p.id, p.name, p.identifier, p.town)
+            # IN of fixed values, not one expanding parameter that SQLAlchemy rewrites at every execution
+            .where(condition, p.kind != literal(PartnerKind.NATURAL_PERSON),
+                   p.status.in_([literal(PartnerStatus.LETTER_PENDING), literal(PartnerStatus.ACTIVE)]))
+            .order_by(p.name_search).limit(JOIN_LIMIT)
+        )
+    return stmt
+
+
+def search_partners_to_join(q: str) -> list:
+    """Registered partners by identifier or name prefix (rows of id, name, identifier, town);
+    private persons are never listed."""
     q = (q or "").strip()
     if len(q) < 2:
         return []
     found = normalise(q, accepted_schemes())
-    condition = Partner.identifier == found[1] if found else _prefix(Partner.name_search, search_key(q))
-    return list(db.session.execute(
-        select(Partner).where(condition, Partner.kind != PartnerKind.NATURAL_PERSON,
-                              Partner.status.in_([PartnerStatus.LETTER_PENDING, PartnerStatus.ACTIVE]))
-        .order_by(Partner.name_search).limit(JOIN_LIMIT)
-    ).scalars())
+    if found:
+        return reads.rows(_join_statement(True, False), {"identifier": found[1]})
+    prefix = search_key(q)
+    if _prefix_is_like(Partner.name_search):
+        return reads.rows(_join_statement(False, True), {"pattern": _like_pattern(prefix)})
+    return reads.rows(_join_statement(False, False), {"low": prefix, "high": _range_end(prefix)})
 
 
 def joinable_partner_or_404(partner_id) -> Partner:
