@@ -420,7 +420,12 @@ def new_session_cookie(app, user_id: int, acting_partner_id: int | None = None) 
         db.session.commit()
         db.session.remove()
         serializer = app.session_interface.get_signing_serializer(app)
-        values = {"sid": token, "_user_id": str(user_id), "_fresh": True, "locale": "en"}
+        # What a browser's cookie holds from its second page on: the session's CSRF token (Flask-WTF's
+        # raw token, stored by the first page that shows a form). wrk sends the same cookie again and
+        # again and keeps none it is given; without the token every request would make a new one and
+        # answer with a new cookie, which a browser's requests do not.
+        values = {"sid": token, "_user_id": str(user_id), "_fresh": True, "locale": "en",
+                  app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token": secrets.token_hex(20)}
         if acting_partner_id is not None:
             # as the session holds it once the person has seen the dashboard or a partner page
             # (partners.resolver: set_acting_for); the staff person acts for none
