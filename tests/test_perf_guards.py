@@ -363,3 +363,29 @@ def test_html_text_is_markupsafes_escape_as_text(monkeypatch):
         for value in values:
             assert templating.html_text(value) == str(escape(value)), (c_escape, value)
     assert templating.html_text('<"\'&>') == "&lt;&#34;&#39;&amp;&gt;"
+
+
+def test_a_signed_in_browser_keeps_its_cookie_page_after_page(make_user, login_as):
+    """Once the session holds its CSRF token (the first page that shows a form stores it), pages
+    answer without a new session cookie: nothing to serialise, sign or send again."""
+    client = login_as(make_user())
+    client.get("/dashboard")
+    for path in ("/dashboard", "/notifications", "/account", "/dashboard?lang=de"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers or "tp_session" not in response.headers["Set-Cookie"], path
+
+
+def test_the_bench_cookie_is_a_browsers_cookie_from_its_second_page(app, db, make_user):
+    """bench.seed.new_session_cookie: wrk sends it on every request and keeps no cookie it gets, so
+    it must be one the pages do not replace (else the bench measures a new token and a new cookie
+    on every page, which no browser's requests pay)."""
+    from bench.seed import new_session_cookie
+
+    user = make_user()
+    client = app.test_client()
+    client.set_cookie("tp_session", new_session_cookie(app, user.id))
+    for path in ("/dashboard", "/notifications", "/account"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
