@@ -66,10 +66,10 @@ def account_nav(context) -> Markup:
 
 
 # --- fragments of list pages, rendered once per distinct content --------------------------------
-# A list's page links and a service's sub-navigation are a macro call or an include with links that
-# have arguments (about 0.2 M instructions each on the documents list) for a few lines that depend
-# only on the language, the mount prefix and a handful of values. `fragment()` keeps each distinct
-# one per worker, at most MAX_ENTRIES (then it starts again); the debug server renders each time.
+# A list's page links and filter fields, and a service's sub-navigation, are macro calls or an
+# include (0.1 to 1.5 M instructions each on the documents list) for a few lines that depend only on
+# the language, the mount prefix and a handful of values. `fragment()` keeps each distinct one per
+# worker, at most MAX_ENTRIES (then it starts again); the debug server renders each time.
 
 def fragment(name: str, key: tuple, render) -> Markup:
     """`render()` (a Markup), from the worker's cache when `name` and `key` repeat in this language

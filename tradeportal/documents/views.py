@@ -11,11 +11,11 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..access import Right, partner_member
-from ..extensions import db, limiter
 from ..chrome import fragment
-from ..templating import html_text
+from ..extensions import db, limiter
 from ..i18n import current_language
 from ..links import MARKER
+from ..templating import html_text
 from . import bp
 from . import services as svc
 from .checks import ACCEPT_ATTRIBUTE, EXTENSIONS, FileError
@@ -60,13 +60,13 @@ def index(partner_id: int):
     if any(key in args for key in FILTER_KEYS):
         form = _filter_form(names)
         valid = form.validate()
-        fields = _cached_fields(lang, names, form) if valid else _render_filter_fields(form)
+        fields = _cached_fields(names, form) if valid else _render_filter_fields(form)
         category_id = int(form.category.data) if (form.category.data or "").isdigit() else None
         case_number = svc.normalise_case_number(form.case_number.data)
         date_from, date_to = form.date_from.data, form.date_to.data
         filters = {k: (args.get(k) or "").strip()[:40] for k in FILTER_KEYS if (args.get(k) or "").strip()}
     else:
-        fields = _cached_fields(lang, names)
+        fields = _cached_fields(names)
         filters = {}
     page = None
     if valid:
@@ -96,27 +96,25 @@ def _render_filter_fields(form: ListFilterForm) -> Markup:
     return current_app.jinja_env.get_template("documents/_filter_fields.html").module.filter_fields(form)
 
 
-def _cached_fields(lang: str, names: dict, form: ListFilterForm | None = None) -> Markup:
+def _cached_fields(names: dict, form: ListFilterForm | None = None) -> Markup:
     """The filter's fields of a request whose filters are valid (or absent).
 
     Without errors they depend only on the language, the categories and the values given (the
-    fields show them back), so they are rendered once per such combination: the page of everyone
-    without filters, and the next pages of a search, skip the four macros (about 1.5 M
-    instructions). `form` is the validated form, None when the request has no filters (then no
-    form is built at all).
+    fields show them back), so they are a `chrome.fragment`: the page of everyone without filters,
+    and the next pages of a search, skip the four macros (about 1.5 M instructions). `form` is the
+    validated form, None when the request has no filters (then no form is built at all).
     """
-    cache = current_app.extensions.setdefault("documents.filter_fields", {})
     args = request.args
-    key = (lang, tuple(tuple(args.getlist(k)) for k in FILTER_KEYS), *names.items())
-    fields = cache.get(key)
-    if fields is None:
-        if form is None:
-            form = _filter_form(names)
-            form.validate()
-        if len(cache) >= 64:  # many searches, or the categories changed: start again
-            cache.clear()
-        fields = cache[key] = _render_filter_fields(form)
-    return fields
+
+    def render() -> Markup:
+        if form is not None:
+            return _render_filter_fields(form)
+        fresh = _filter_form(names)
+        fresh.validate()
+        return _render_filter_fields(fresh)
+
+    return fragment("documents_filter_fields", (tuple(tuple(args.getlist(k)) for k in FILTER_KEYS), *names.items()),
+                    render)
 
 
 def _display_rows(rows, names: dict) -> list[tuple]:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from ..access import signed_in
+from ..chrome import fragment
 from ..extensions import db
 from ..htmx import announcement, is_partial, render_page_or_partial
 from ..i18n import DateTimes, current_language
@@ -125,21 +126,18 @@ def _filter_fields(args, form: InboxFilterForm | None = None) -> Markup:
     """The filter's fields for `args` whose filters are valid (or absent).
 
     Without errors they depend only on the language, the kinds and the values given (the fields
-    show them back), so they are rendered once per such combination: everyone's inbox without
-    filters, and the next pages of a search, build no form and skip the fields' template. `form`
-    is the validated form, None when the request has none of its fields.
+    show them back), so they are a `chrome.fragment`: everyone's inbox without filters, and the
+    next pages of a search, build no form and skip the fields' template. `form` is the validated
+    form, None when the request has none of its fields.
     """
-    cache = current_app.extensions.setdefault("notifications.filter_fields", {})
-    key = (current_language(), len(KINDS), *(tuple(args.getlist(k)) for k in FORM_KEYS))
-    fields = cache.get(key)
-    if fields is None or current_app.debug:  # templates change while one works
-        if form is None:
-            form = _filter_form(args)
-            form.validate()
-        if len(cache) >= 64:  # many searches: start again
-            cache.clear()
-        fields = cache[key] = _render_filter_fields(form)
-    return fields
+    def render() -> Markup:
+        if form is not None:
+            return _render_filter_fields(form)
+        fresh = _filter_form(args)
+        fresh.validate()
+        return _render_filter_fields(fresh)
+
+    return fragment("inbox_filter_fields", (len(KINDS), *(tuple(args.getlist(k)) for k in FORM_KEYS)), render)
 
 
 def _inbox(args) -> tuple[dict, bool]:
