@@ -389,3 +389,44 @@ def test_the_bench_cookie_is_a_browsers_cookie_from_its_second_page(app, db, mak
         response = client.get(path)
         assert response.status_code == 200, path
         assert "Set-Cookie" not in response.headers, path
+
+
+def test_request_user_is_flask_logins_user_signed_in_or_not(app, make_user, login_as):
+    """tradeportal.current.request_user reads the user Flask-Login keeps for the request (loading
+    it if not yet): the same object as current_user, for a person signed in and for anyone else."""
+    from flask_login import current_user
+
+    from tradeportal.current import request_user
+
+    user = make_user()
+    client = login_as(user)
+    cookie = client.get_cookie("tp_session").value
+    # a fresh app context each time: the fixture's would keep `g` (and the user in it) between them
+    with app.app_context(), app.test_request_context("/dashboard", headers={"Cookie": f"tp_session={cookie}"}):
+        first = request_user()  # nothing loaded yet: Flask-Login loads the person from the session
+        assert first.is_authenticated and first.id == user.id
+        assert first is current_user._get_current_object() is request_user()
+    with app.app_context(), app.test_request_context("/dashboard"):
+        anonymous = request_user()
+        assert not anonymous.is_authenticated
+        assert anonymous is current_user._get_current_object()
+    with app.app_context():
+        assert request_user() is None  # no request: as current_user, nothing
+
+
+def test_signed_in_pages_read_flask_logins_proxy_a_bounded_number_of_times(make_user, login_as, monkeypatch):
+    """Each read through current_user looks the user up again (~3 µs); the hooks, decorators and
+    header of a signed-in page take the object once (request_user). Before, a dashboard read the
+    proxy 23 times."""
+    import flask_login.utils
+
+    user = make_user()
+    client = login_as(user)
+    client.get("/dashboard")
+    reads = []
+    original = flask_login.utils._get_user
+    monkeypatch.setattr(flask_login.utils, "_get_user", lambda: reads.append(1) or original())
+    for path in ("/dashboard", "/notifications", "/account"):
+        reads.clear()
+        assert client.get(path).status_code == 200, path
+        assert len(reads) <= 4, f"{path}: current_user read {len(reads)} times"

@@ -23,7 +23,8 @@ from functools import wraps
 from typing import Callable
 
 from flask import abort, g, jsonify, redirect, request, url_for
-from flask_login import current_user
+
+from .current import request_user
 
 ACCESS_KINDS = (
     "public",
@@ -142,7 +143,7 @@ def second_factor_pending(view: Callable) -> Callable:
 def signed_in(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
+        if not request_user().is_authenticated:
             return _sign_in_redirect()
         response = _run_gates()
         if response is not None:
@@ -156,14 +157,15 @@ def _partner_decorator(kind: str, right: Right | None, admin_only: bool):
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
+            user = request_user()
+            if not user.is_authenticated:
                 return _sign_in_redirect()
             response = _run_gates()
             if response is not None:
                 return response
             if _partner_resolver is None:
                 abort(404)
-            result = _partner_resolver(current_user, right, admin_only)
+            result = _partner_resolver(user, right, admin_only)
             if not isinstance(result, tuple) or len(result) != 2:
                 return result  # a response explaining what is missing
             g.partner, g.membership = result
@@ -192,14 +194,15 @@ def staff(permission: StaffPermission | None = None):
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
+            user = request_user()
+            if not user.is_authenticated:
                 return _sign_in_redirect()
             response = _run_gates()
             if response is not None:
                 return response
-            if not current_user.is_staff:
+            if not user.is_staff:
                 abort(404)  # the back office does not exist for others
-            if permission is not None and not current_user.has_staff_permission(permission):
+            if permission is not None and not user.has_staff_permission(permission):
                 abort(403)
             return view(*args, **kwargs)
 

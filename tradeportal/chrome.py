@@ -74,10 +74,11 @@ def account_nav(context) -> Markup:
 def fragment(name: str, key: tuple, render) -> Markup:
     """`render()` (a Markup), from the worker's cache when `name` and `key` repeat in this language
     and under this mount prefix. `key` must hold every other value the fragment shows."""
-    if current_app.debug:
+    app = current_app._get_current_object()  # one lookup through the proxy, not three
+    if app.debug:
         return render()
-    cache = current_app.extensions.setdefault("tp.fragments", {})
-    full_key = (name, i18n.current_language(current_app.config["DEFAULT_LOCALE"]), request.root_path, *key)
+    cache = app.extensions.setdefault("tp.fragments", {})
+    full_key = (name, i18n.current_language(app.config["DEFAULT_LOCALE"]), request.root_path, *key)
     try:
         found = cache.get(full_key)
     except TypeError:  # a value that cannot be a key (a list): no cache for it

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_login import current_user
+
+from .current import request_user
 
 CSP = "; ".join(
     [
@@ -44,6 +45,7 @@ def register(app: Flask) -> None:
 
 def _signed_in() -> bool:
     try:
-        return bool(current_user and current_user.is_authenticated)
+        user = request_user()
+        return bool(user is not None and user.is_authenticated)
     except Exception:  # noqa: BLE001 - outside a request context or before the loader ran
         return False

@@ -15,6 +15,7 @@ from flask import current_app, g, request
 from flask.globals import _cv_app
 from flask_login import current_user
 
+from .current import request_user
 from .config import LOCALES
 from .extensions import babel as _babel
 
@@ -33,8 +34,8 @@ def select_locale() -> str:
     chosen = requested_locale()
     if chosen:
         return chosen
-    user = current_user
-    if user and getattr(user, "is_authenticated", False) and user.locale in LOCALES:
+    user = request_user()
+    if user is not None and getattr(user, "is_authenticated", False) and user.locale in LOCALES:
         return user.locale
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in LOCALES:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..access import public, signed_in
 from ..auth.passwords import verify_password
 from ..auth.sessions import current_session, end_session
+from ..current import request_user
 from ..extensions import db, limiter
 from . import bp, services
 from .forms import DeleteAccountForm, EmailChangeForm, EmptyForm, PasswordChangeForm, ProfileForm
@@ -29,7 +30,7 @@ def forget_this_browser() -> None:
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def profile():
-    user = current_user
+    user = request_user()
     form = ProfileForm()
     if request.method == "GET":
         form.first_name.data, form.last_name.data = user.first_name, user.last_name
@@ -57,7 +58,7 @@ def profile():
 @signed_in
 @limiter.limit(SENSITIVE_LIMIT, methods=["POST"])
 def change_email():
-    user = current_user
+    user = request_user()
     form = EmailChangeForm()
     if form.validate_on_submit():
         if normalise_email(form.email.data) == user.email_normalized:
@@ -102,7 +103,7 @@ def confirm_email_change(token: str):
 @signed_in
 @limiter.limit(SENSITIVE_LIMIT, methods=["POST"])
 def change_password():
-    user = current_user
+    user = request_user()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         problem = validate_new_password(form.new_password.data, user.email)
@@ -129,7 +130,7 @@ def change_password():
 @signed_in
 @limiter.limit(SENSITIVE_LIMIT, methods=["POST"])
 def delete():
-    user = current_user
+    user = request_user()
     reasons = services.deletion_blocked_reasons(user)
     form = DeleteAccountForm()
     if reasons:

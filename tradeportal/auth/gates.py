@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
+from ..current import request_user
 from ..extensions import db
 from .sessions import end_session
 
 
 def account_ready_gate():
-    user = current_user
+    user = request_user()
     if user.email_confirmed_at is not None and user.second_factor_enrolled:
         return None
     end_session()

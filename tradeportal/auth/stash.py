@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from ..current import request_user
 from ..db import utcnow
 
 STASH_KEY = "form_stash"
@@ -121,7 +122,7 @@ def _sign_in_for(page_url: str):
 def signed_in_request_without_session():
     """before_request: a page for signed-in people, asked by someone whose session ended."""
     endpoint = request.endpoint
-    if _access_of(endpoint) not in SIGNED_IN_KINDS or current_user.is_authenticated:
+    if _access_of(endpoint) not in SIGNED_IN_KINDS or request_user().is_authenticated:
         return None
     expired = g.pop("session_expired", False)
     if expired:

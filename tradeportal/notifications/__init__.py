@@ -4,7 +4,8 @@ Other areas call `notifications.services.notify_user` / `notify_partner` (the
 signatures are in that module's docstring).
 """
 from flask import Blueprint
-from flask_login import current_user
+
+from ..current import request_user
 
 bp = Blueprint("notifications", __name__)
 
@@ -15,7 +16,8 @@ def _badge_helpers():
 
     def notification_badge() -> int:
         # Called by the bell on every signed-in page: one query, cached for the request.
-        return badge(current_user) if current_user.is_authenticated else 0
+        user = request_user()
+        return badge(user) if user is not None and user.is_authenticated else 0
 
     return {"notification_badge": notification_badge, "notification_badge_label": badge_label}
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
+from ..current import request_user
 from ..access import signed_in
 from ..chrome import fragment
 from ..extensions import db
@@ -155,7 +156,7 @@ def _inbox(args) -> tuple[dict, bool]:
     page = None
     if valid:
         number = args.get("page", 1, type=int) or 1
-        page = inbox_page(current_user, number, date_from=date_from, date_to=date_to, kind=kind, state=state)
+        page = inbox_page(request_user(), number, date_from=date_from, date_to=date_to, kind=kind, state=state)
     query = _filter_query(args)
     rows = inbox_rows(page.items, query, partner_names(n.partner_id for n in page.items)) if page else []
     return dict(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask import abort, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..current import request_user
 from .. import reads
 from ..access import Right
 from ..extensions import db
@@ -247,13 +247,14 @@ def header_context() -> dict:
 
     The memberships when this request loaded them (a partner page, the dashboard), else what the
     session's statement brought (`remember_header`): the same answer without a query."""
-    if not current_user.is_authenticated:
+    user = request_user()
+    if user is None or not user.is_authenticated:
         return {"partner": None, "count": 0}
-    if ("tp.active_memberships", current_user.id) not in request.environ:
+    if ("tp.active_memberships", user.id) not in request.environ:
         known = g.get("header_partners")
         if known is not None:
             count, name = known
             return {"partner": _Named(name) if name is not None else None, "count": count}
-    memberships = active_memberships(current_user)
-    membership = acting_membership(current_user)
+    memberships = active_memberships(user)
+    membership = acting_membership(user)
     return {"partner": membership.partner if membership else None, "count": len(memberships)}
